@@ -1,0 +1,50 @@
+"""One error root for everything timestep raises on purpose.
+
+Every message says what went wrong and how to fix it; driver errors are chained with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class TimestepError(Exception):
+    """Base class of every error timestep raises deliberately."""
+
+
+class ConfigurationError(TimestepError):
+    """A setting (argument or environment variable) has a value timestep cannot use."""
+
+
+class NodeNotFoundError(TimestepError):
+    """Node.js, which runs the embedded PGLite engine, is missing or too old."""
+
+
+class NodePackagesMissingError(TimestepError):
+    """The pinned npm packages of the embedded engine are not installed."""
+
+
+class DataDirectoryError(TimestepError):
+    """The data directory cannot be created, written, or is not a timestep data directory."""
+
+
+class CorruptDataDirectoryError(DataDirectoryError):
+    """The embedded engine could not start on an existing data directory (left untouched)."""
+
+
+class ServerStartError(TimestepError):
+    """The embedded engine's server process did not come up."""
+
+
+class ServerLockedError(TimestepError):
+    """Another process owns the data directory but does not answer on its socket."""
+
+
+class DatabaseUnavailableError(TimestepError):
+    """A PostgreSQL server URL does not answer."""
+
+
+class SchemaError(TimestepError):
+    """The database schema does not match what this version of timestep knows (fail closed)."""
+
+
+class MigrationLockTimeout(SchemaError):
+    """Another process held the migration lock for too long."""
