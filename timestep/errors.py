@@ -48,3 +48,15 @@ class SchemaError(TimestepError):
 
 class MigrationLockTimeout(SchemaError):
     """Another process held the migration lock for too long."""
+
+
+class ScriptExhaustedError(TimestepError):
+    """A scripted model was asked for more turns than its script holds."""
+
+
+class TranslationError(TimestepError):
+    """A RunState payload cannot be translated faithfully between the Python and TypeScript SDK formats."""
+
+    def __init__(self, message: str, *, path: str = "$") -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
