@@ -60,3 +60,33 @@ class TranslationError(TimestepError):
     def __init__(self, message: str, *, path: str = "$") -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class UnknownModelPrefixError(ConfigurationError):
+    """A model name starts with a ``prefix/`` that no model provider is registered for."""
+
+
+class ModelProviderError(TimestepError):
+    """A model provider failed a request; the message names the provider, its host and the model."""
+
+    def __init__(self, message: str, *, provider: str, host: str | None, model: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.host = host
+        self.model = model
+
+
+class ModelProviderUnreachableError(ModelProviderError):
+    """The model server refused the connection, could not be resolved, or timed out."""
+
+
+class ModelProviderAuthError(ModelProviderError):
+    """The model server rejected the credentials (HTTP 401 or 403)."""
+
+
+class ModelNotFoundError(ModelProviderError):
+    """The model server does not know the model (HTTP 404)."""
+
+
+class ModelResponseError(ModelProviderError):
+    """The model server's answer was malformed, truncated, or its stream was cut mid-way."""
