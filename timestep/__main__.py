@@ -1,0 +1,5 @@
+import sys
+
+from timestep.cli import main
+
+sys.exit(main())

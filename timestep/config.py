@@ -1,0 +1,95 @@
+"""Settings resolved in one place: argument, then environment variable, then default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from timestep.errors import ConfigurationError
+
+Durability = Literal["process", "full"]
+DURABILITIES: tuple[Durability, ...] = ("process", "full")
+
+#: Durability when neither the argument nor ``TIMESTEP_DURABILITY`` says otherwise. Chosen from the
+#: measurement in ``scripts/bench_store.py``: see the README's figures.
+DEFAULT_DURABILITY: Durability = "process"
+DEFAULT_IDLE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store lives: an embedded data directory or a PostgreSQL server URL."""
+
+    kind: Literal["embedded", "server"]
+    value: str  # a directory path, or a postgresql:// URL
+
+    @property
+    def path(self) -> Path:
+        if self.kind != "embedded":
+            raise ConfigurationError(f"{self.value!r} is a server URL, not a data directory")
+        return Path(self.value)
+
+
+def timestep_home() -> Path:
+    """The default data directory: ``$TIMESTEP_HOME`` or the platform's user data directory."""
+    home = os.environ.get("TIMESTEP_HOME")
+    if home:
+        return Path(home).expanduser()
+    return Path(platformdirs.user_data_dir("timestep", appauthor=False))
+
+
+def node_cache_root() -> Path:
+    """Where the embedded engine's npm packages are installed (one folder per lock file hash)."""
+    override = os.environ.get("TIMESTEP_NODE_DIR")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_cache_dir("timestep", appauthor=False)) / "node"
+
+
+def resolve_location(location: str | os.PathLike[str] | None) -> StoreLocation:
+    """A path or URL argument wins; else ``TIMESTEP_DATABASE_URL``; else the default data directory."""
+    if location is None:
+        url = os.environ.get("TIMESTEP_DATABASE_URL")
+        if url:
+            return _from_string(url)
+        return StoreLocation("embedded", str(timestep_home()))
+    return _from_string(os.fspath(location))
+
+
+def _from_string(value: str) -> StoreLocation:
+    if value.startswith(("postgresql://", "postgres://")):
+        return StoreLocation("server", value)
+    if "://" in value:
+        raise ConfigurationError(
+            f"unsupported store location {value!r}: give a data directory path or a postgresql:// URL"
+        )
+    return StoreLocation("embedded", str(Path(value).expanduser().absolute()))
+
+
+def resolve_durability(durability: str | None) -> Durability:
+    value = durability or os.environ.get("TIMESTEP_DURABILITY") or DEFAULT_DURABILITY
+    for known in DURABILITIES:
+        if value == known:
+            return known
+    raise ConfigurationError(
+        f"unknown durability {value!r}: use one of {', '.join(DURABILITIES)} "
+        "(argument durability= or TIMESTEP_DURABILITY)"
+    )
+
+
+def resolve_idle_timeout() -> float:
+    """Seconds an embedded server with no client waits before it exits (``TIMESTEP_IDLE_TIMEOUT``)."""
+    raw = os.environ.get("TIMESTEP_IDLE_TIMEOUT")
+    if raw is None:
+        return DEFAULT_IDLE_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(f"TIMESTEP_IDLE_TIMEOUT={raw!r} must be a positive number of seconds")
+    return value

@@ -1,0 +1,139 @@
+"""Numbered SQL migrations from ``schema/``, applied in order, each in one transaction with its record.
+
+Fail closed: a database that has a migration this library does not know (newer timestep), or whose
+applied migration differs from the file (edited after release), is refused and left untouched. Concurrent
+migrators are serialised by a transaction-scoped advisory lock, taken only when something is pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import AsyncConnection
+
+from timestep.errors import MigrationLockTimeout, SchemaError
+
+_FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 0x74696D65  # "time": one advisory lock key for timestep migrations
+LOCK_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    applied: tuple[AppliedMigration, ...]
+    pending: tuple[Migration, ...]
+
+    @property
+    def current_version(self) -> int:
+        return max((m.version for m in self.applied), default=0)
+
+    @property
+    def latest_version(self) -> int:
+        return max((m.version for m in self.pending), default=self.current_version)
+
+
+def schema_dir() -> Path:
+    """The ``schema/`` folder: inside the installed package, or at the top of a source checkout."""
+    package_root = Path(__file__).resolve().parent.parent
+    for candidate in (package_root / "schema", package_root.parent / "schema"):
+        if candidate.is_dir():
+            return candidate
+    raise SchemaError(f"timestep's schema files are missing (looked beside {package_root}); reinstall timestep")
+
+
+def load_migrations(directory: Path | None = None) -> tuple[Migration, ...]:
+    migrations = []
+    for path in sorted((directory or schema_dir()).glob("*.sql")):
+        match = _FILE_PATTERN.match(path.name)
+        if not match:
+            raise SchemaError(f"schema file {path.name} is not named NNNN_name.sql")
+        migrations.append(Migration(int(match.group(1)), match.group(2), path.read_text()))
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise SchemaError(f"schema files must be numbered 1, 2, 3, ... without gaps; found {versions}")
+    return tuple(migrations)
+
+
+async def schema_status(conn: AsyncConnection, migrations: tuple[Migration, ...] | None = None) -> SchemaStatus:
+    """Read-only: what is applied, what is pending; raises when the database is ahead or was edited."""
+    known = migrations if migrations is not None else load_migrations()
+    applied = await _applied(conn)
+    by_version = {m.version: m for m in known}
+    for row in applied:
+        migration = by_version.get(row.version)
+        if migration is None:
+            raise SchemaError(
+                f"the database has schema migration {row.version:04d}_{row.name}, which this version of "
+                f"timestep does not know (it knows up to {len(known):04d}); upgrade timestep to use this store"
+            )
+        if migration.checksum != row.checksum:
+            raise SchemaError(
+                f"schema migration {row.version:04d}_{row.name} in the database differs from the file "
+                f"{row.version:04d}_{migration.name}.sql of this timestep (checksum mismatch); "
+                "the store was written by a different build of timestep, refusing to touch it"
+            )
+    done = {row.version for row in applied}
+    return SchemaStatus(tuple(applied), tuple(m for m in known if m.version not in done))
+
+
+async def migrate(conn: AsyncConnection, migrations: tuple[Migration, ...] | None = None) -> SchemaStatus:
+    """Apply every pending migration; a no-op (no lock taken) when the schema is current."""
+    known = migrations if migrations is not None else load_migrations()
+    status = await schema_status(conn, known)
+    while status.pending:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
+            try:
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            except psycopg.errors.LockNotAvailable as exc:
+                raise MigrationLockTimeout(
+                    f"another process held timestep's migration lock for over {LOCK_TIMEOUT_S} s; "
+                    "check for a stuck `timestep db migrate` and retry"
+                ) from exc
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS timestep_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            status = await schema_status(conn, known)  # another process may have applied some meanwhile
+            if not status.pending:
+                break
+            migration = status.pending[0]
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO timestep_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+        status = await schema_status(conn, known)
+    return status
+
+
+async def _applied(conn: AsyncConnection) -> list[AppliedMigration]:
+    cur = await conn.execute("SELECT to_regclass('timestep_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    if not row or not row[0]:
+        return []
+    cur = await conn.execute("SELECT version, name, checksum FROM timestep_migrations ORDER BY version")
+    return [AppliedMigration(v, n, c) for v, n, c in await cur.fetchall()]

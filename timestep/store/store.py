@@ -1,0 +1,180 @@
+"""The ``Store``: one API over an embedded PGLite data directory or a PostgreSQL server.
+
+A ``Store`` opens nothing when it is constructed; the first use (or ``async with``) starts or finds the
+embedded server, opens a small connection pool and brings the schema up to date. Connections are in
+autocommit mode: every write that matters goes through ``store.transaction()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import select
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Literal
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from timestep.config import (
+    Durability,
+    StoreLocation,
+    resolve_durability,
+    resolve_idle_timeout,
+    resolve_location,
+)
+from timestep.errors import DatabaseUnavailableError, TimestepError
+from timestep.store import durability as _durability
+from timestep.store import migrations
+from timestep.store.embedded_server import EmbeddedServer
+
+_CONNECT_TIMEOUT_S = 60.0
+
+
+class Store:
+    """Where timestep keeps sessions, runs, snapshots, tool calls and usage."""
+
+    def __init__(self, location: StoreLocation, *, durability: Durability, max_connections: int = 4) -> None:
+        self.location = location
+        self.durability = durability
+        self._max_connections = max_connections
+        self._server = (
+            EmbeddedServer(location.path, resolve_idle_timeout()) if location.kind == "embedded" else None
+        )
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._open_lock: asyncio.Lock | None = None
+
+    @property
+    def kind(self) -> Literal["embedded", "server"]:
+        return self.location.kind
+
+    @property
+    def server(self) -> EmbeddedServer | None:
+        """The embedded server of this store's data directory (None for a PostgreSQL server URL)."""
+        return self._server
+
+    def __repr__(self) -> str:
+        return f"<Store {self.kind} {_redact(self.location.value)!r}>"
+
+    async def open(self) -> Store:
+        """Start or find the server, open the pool, migrate the schema. Idempotent."""
+        if self._pool is not None:
+            return self
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._pool is None:
+                pool = await self._open_pool()
+                try:
+                    async with pool.connection() as conn:
+                        await migrations.migrate(conn)
+                except BaseException:
+                    await pool.close()
+                    raise
+                self._pool = pool
+        return self
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def __aenter__(self) -> Store:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection in autocommit mode, for raw SQL."""
+        pool = self._pool or (await self.open())._pool
+        assert pool is not None
+        try:
+            async with pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailableError(f"no connection to {self!r} could be made: {exc}") from exc
+        if self._server is not None and self.durability == "full":
+            await asyncio.to_thread(_durability.flush_to_disk, self._server.pgdata)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection inside one transaction: committed when the block ends, rolled back on error."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    async def schema_status(self) -> migrations.SchemaStatus:
+        async with self.connection() as conn:
+            return await migrations.schema_status(conn)
+
+    async def _open_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if self._server is not None:
+            # PGLite multiplexes every client onto one backend session: prepared statements would collide.
+            kwargs["prepare_threshold"] = None
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            self._conninfo,
+            kwargs=kwargs,
+            min_size=1,
+            max_size=self._max_connections,
+            open=False,
+            check=_check_connection,
+            timeout=_CONNECT_TIMEOUT_S,
+            reconnect_timeout=_CONNECT_TIMEOUT_S,
+            name=f"timestep-{self.kind}",
+        )
+        try:
+            await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S if self._server else 10.0)
+        except PoolTimeout as exc:
+            await pool.close()
+            raise DatabaseUnavailableError(
+                f"the PostgreSQL server at {_redact(self.location.value)} does not answer; check that it "
+                "runs and that the URL (host, port, user, password, database) is right"
+            ) from exc
+        except TimestepError:
+            await pool.close()
+            raise
+        return pool
+
+    async def _conninfo(self) -> str:
+        """Called by the pool for every new connection: starts the embedded server again if it died."""
+        if self._server is None:
+            return self.location.value
+        await asyncio.to_thread(self._server.ensure_running)
+        return self._server.conninfo()
+
+
+async def _check_connection(conn: AsyncConnection[Any]) -> None:
+    """Discard a pooled connection whose server went away, without a round trip.
+
+    An idle connection has nothing to read; if its socket is readable, the server closed it or sent an error.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("connection closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        raise psycopg.OperationalError("server closed the connection")
+
+
+def open_store(
+    location: str | os.PathLike[str] | None = None, *, durability: str | None = None
+) -> Store:
+    """A store for a data directory path, a ``postgresql://`` URL, or by default ``TIMESTEP_DATABASE_URL``
+    else the default data directory. Nothing is opened until first use or ``async with``.
+
+    ``durability`` applies to the embedded store: "process" (the default) keeps every commit through a crash
+    of any process; "full" also through power loss, at the cost measured in ``scripts/bench_store.py``. A
+    PostgreSQL server's own settings decide its durability."""
+    return Store(resolve_location(location), durability=resolve_durability(durability))
+
+
+def _redact(value: str) -> str:
+    """A location without its password, for messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", value)
