@@ -307,7 +307,9 @@ def _chat_chunks(reply: Reply, model: str, flavour: Flavour, include_usage: bool
         yield chunk({"role": "assistant", "content": ""})
     for piece in _pieces(reply.text or ""):
         if piece:
-            yield chunk({"role": "assistant", "content": piece} if flavour == "ollama" else {"content": piece})
+            yield chunk(
+                {"role": "assistant", "content": piece} if flavour == "ollama" else {"content": piece}
+            )
     for index, call in enumerate(reply.tool_calls):
         arguments = json.dumps(call.arguments)
         if flavour == "ollama":
