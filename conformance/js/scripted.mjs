@@ -15,9 +15,9 @@ export function turnUsage(usage = {}) {
   });
 }
 
-// Mirrors transform_string_function_style in the Python SDK and getTransferMessage's tool naming.
+// The TypeScript SDK's default handoff tool name (defaultHandoffToolName): unlike Python it keeps case.
 export function handoffToolName(agentName) {
-  return `transfer_to_${agentName.replace(/\s/g, '_').replace(/[^a-zA-Z0-9_]/g, '_').toLowerCase()}`;
+  return `transfer_to_${agentName.replace(/\s/g, '_').replace(/[^a-zA-Z0-9]/g, '_')}`;
 }
 
 function outputItem(spec, prefix, turn, pos) {

@@ -1,0 +1,155 @@
+// Builds a live @openai/agents graph from a declarative scenario spec (conformance/scenarios/*.json),
+// mirroring tests/conformance/pyruntime.py so that both SDKs run the same scenario.
+import {
+  Agent,
+  RunState,
+  run,
+  setTraceProcessors,
+  setTracingDisabled,
+  tool,
+  withTrace,
+} from '@openai/agents';
+import { ScriptedModel } from './scripted.mjs';
+
+// Records the trace id of every trace and span started, so a resume can report which trace it continued.
+export const startedTraces = [];
+setTracingDisabled(false);
+setTraceProcessors([
+  {
+    onTraceStart: async (trace) => {
+      startedTraces.push(trace.traceId);
+    },
+    onTraceEnd: async () => {},
+    onSpanStart: async (span) => {
+      startedTraces.push(span.traceId);
+    },
+    onSpanEnd: async () => {},
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  },
+]);
+
+const PARAMETERS = { type: 'object', properties: {}, required: [], additionalProperties: true };
+
+export function buildGraph(spec, model) {
+  const executed = [];
+  const toolSpecs = new Map(spec.tools.map((t) => [t.name, t]));
+  const tools = new Map(
+    spec.tools.map((t) => [
+      t.name,
+      tool({
+        name: t.name,
+        description: t.description,
+        parameters: PARAMETERS,
+        strict: false,
+        needsApproval: Boolean(t.needs_approval),
+        execute: async (_input, _ctx, details) => {
+          executed.push({ tool: t.name, call_id: details?.toolCall?.callId ?? null });
+          return t.output;
+        },
+      }),
+    ]),
+  );
+  const agents = new Map(
+    spec.agents.map((a) => [
+      a.name,
+      new Agent({
+        name: a.name,
+        instructions: a.instructions,
+        model,
+        tools: a.tools.map((name) => {
+          if (!toolSpecs.has(name)) throw new Error(`agent ${a.name} names unknown tool ${name}`);
+          return tools.get(name);
+        }),
+      }),
+    ]),
+  );
+  for (const a of spec.agents) {
+    agents.get(a.name).handoffs = a.handoffs.map((name) => agents.get(name));
+  }
+  return { start: agents.get(spec.start_agent), executed };
+}
+
+// Input messages in the agents-core protocol shape (the JS counterpart of EasyInputMessage).
+export function inputItems(spec) {
+  if (typeof spec.input === 'string') return spec.input;
+  return spec.input.map((m) =>
+    m.role === 'assistant'
+      ? { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: m.content }] }
+      : { type: 'message', role: m.role, content: m.content },
+  );
+}
+
+function applyDecisions(state, decisions) {
+  const pending = new Map(state.getInterruptions().map((item) => [item.rawItem.callId, item]));
+  for (const d of decisions) {
+    const item = pending.get(d.call_id);
+    if (!item) throw new Error(`no pending approval for call id ${d.call_id}`);
+    if (d.approve) state.approve(item);
+    else state.reject(item, d.message === undefined ? {} : { message: d.message });
+  }
+}
+
+// Runs the scenario natively to its interruption, applies the decisions taken before saving, and
+// returns the serialized state with its run-specific span ids and timestamps replaced by fixed values.
+export async function runToInterruption(spec) {
+  const model = new ScriptedModel(spec.turns, { idPrefix: 'scripted' });
+  const { start } = buildGraph(spec, model);
+  const result = await withTrace(
+    spec.trace.workflow_name,
+    () => run(start, inputItems(spec), { context: structuredClone(spec.context), maxTurns: spec.max_turns }),
+    { traceId: spec.trace.id, groupId: spec.trace.group_id },
+  );
+  if (result.interruptions.length === 0) throw new Error(`scenario did not interrupt`);
+  applyDecisions(result.state, spec.decided_before_save ?? []);
+  return scrubSpans(JSON.parse(result.state.toString()));
+}
+
+function scrubSpans(state) {
+  let n = 0;
+  const fix = (span) => {
+    if (!span) return;
+    n += 1;
+    span.id = `span_${String(n).padStart(24, '0')}`;
+    span.started_at = '2000-01-01T00:00:00.000Z';
+    if (span.ended_at) span.ended_at = '2000-01-01T00:00:00.000Z';
+    span.parent_id = null;
+    fix(span.previous_span);
+  };
+  fix(state.currentAgentSpan);
+  return state;
+}
+
+function usageTotals(usage) {
+  const sum = (details, key) => details.reduce((acc, d) => acc + (d?.[key] ?? 0), 0);
+  return {
+    requests: usage.requests,
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    total_tokens: usage.totalTokens,
+    cached_tokens: sum(usage.inputTokensDetails, 'cached_tokens'),
+    reasoning_tokens: sum(usage.outputTokensDetails, 'reasoning_tokens'),
+  };
+}
+
+// Loads a serialized state into the graph, applies decisions, resumes, and reports what happened.
+export async function resume(spec, stateText, decisions) {
+  const model = new ScriptedModel(spec.resume_turns, { idPrefix: 'resume' });
+  const { start, executed } = buildGraph(spec, model);
+  const state = await RunState.fromString(start, stateText);
+  applyDecisions(state, decisions);
+  const tracesBefore = startedTraces.length;
+  const result = await run(start, state, { maxTurns: spec.max_turns });
+  const interrupted = result.interruptions.length > 0;
+  return {
+    final_output: result.finalOutput ?? null,
+    executed,
+    model_inputs: model.calls,
+    usage: usageTotals(result.state.usage),
+    context: result.state._context.context,
+    last_agent: result.lastAgent?.name ?? null,
+    trace_id: startedTraces.slice(tracesBefore)[0] ?? null,
+    interruptions: result.interruptions.map((i) => i.rawItem.callId),
+    state: interrupted ? result.state.toString() : null,
+  };
+}
