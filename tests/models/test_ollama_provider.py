@@ -81,7 +81,7 @@ def test_cloud_model_without_key_is_a_configuration_error() -> None:
 
 
 def test_model_name_is_required() -> None:
-    with pytest.raises(ConfigurationError, match="ollama/llama3.2"):
+    with pytest.raises(ConfigurationError, match=r"ollama/llama3\.2"):
         OllamaModelProvider().get_model(None)
 
 

@@ -70,6 +70,7 @@ class WireServer:
     """A model service on a loopback port chosen by the OS; ``start()`` / ``stop()`` it."""
 
     flavour: Flavour = "openai"
+    delay: float = 0.0  # seconds to wait before answering each request
     requests: list[Recorded] = field(default_factory=list)
     _script: deque[Reply | Fault] = field(default_factory=deque)
     _server: ThreadingHTTPServer | None = None
@@ -148,6 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
             )
         )
+        time.sleep(state.delay)
         item = state.next_item()
         if self.path not in ("/v1/chat/completions", "/v1/responses"):
             self._send_json(404, _error_body(f"404 page not found: {self.path}", "not_found"))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 import openai
 from agents.models.interface import Model, ModelTracing
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from openai import AsyncOpenAI
 
 from timestep.errors import (
     ModelNotFoundError,
@@ -68,6 +70,16 @@ def _host_of(error: BaseException) -> str | None:
             url = request.url
             return f"{url.scheme}://{url.netloc.decode()}"
     return None
+
+
+def served_base_url(model: Model) -> str | None:
+    """The base URL of an SDK OpenAI model (Responses or Chat Completions), else ``None``.
+
+    Those models keep their client in ``_client``; the SDK version is pinned, and the tests
+    of mapped providers fail if that ever changes.
+    """
+    client = getattr(model, "_client", None)
+    return str(client.base_url).rstrip("/") if isinstance(client, AsyncOpenAI) else None
 
 
 def _server_message(error: openai.APIStatusError) -> str:
@@ -153,6 +165,10 @@ class GuardedModel(Model):
 
     Everything else (SDK behaviour errors, cancellation) passes through unchanged, and any
     attribute the SDK looks up on its own model classes is forwarded to the wrapped model.
+    Streams ask for the final usage chunk unless ``include_usage=False``: the SDK only asks
+    api.openai.com, and a run's usage should not depend on which server answered. Once asked,
+    a Chat Completions stream that ends without usage did not reach its end (cut short, or not
+    an event stream at all) and fails instead of passing for an empty answer.
     """
 
     def __init__(self, model: Model, served: ResolvedModel, hints: ProviderHints) -> None:
@@ -214,6 +230,8 @@ class GuardedModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
+        if model_settings.include_usage is None:
+            model_settings = replace(model_settings, include_usage=True)
         events = self.inner.stream_response(
             system_instructions,
             input,
@@ -226,11 +244,24 @@ class GuardedModel(Model):
             conversation_id=conversation_id,
             prompt=prompt,
         )
+        usage_expected = model_settings.include_usage is True and isinstance(
+            self.inner, OpenAIChatCompletionsModel
+        )
         finished = False
         try:
             async with aclosing(events):  # type: ignore[type-var]
                 async for event in events:
                     finished = finished or event.type in _TERMINAL_STREAM_EVENTS
+                    if usage_expected and event.type == "response.completed" and event.response.usage is None:
+                        raise provider_failure(
+                            ModelResponseError,
+                            self.served,
+                            self.hints,
+                            self.served.base_url,
+                            "ended its stream before the usage chunk that was requested",
+                            "The answer was cut short or was not an event stream; if this server ignores "
+                            "stream_options.include_usage, set ModelSettings(include_usage=False).",
+                        )
                     yield event
         except Exception as error:
             translated = self._translate(error)

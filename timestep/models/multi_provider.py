@@ -17,7 +17,7 @@ from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
 
 from timestep.errors import ConfigurationError, UnknownModelPrefixError
-from timestep.models.guard import GuardedModel, ProviderHints
+from timestep.models.guard import GuardedModel, ProviderHints, served_base_url
 from timestep.models.ollama import OllamaModelProvider
 from timestep.models.provider_map import MultiModelProviderMap
 from timestep.models.resolved import ResolvedModel, ResolvingProvider
@@ -115,7 +115,8 @@ class MultiModelProvider(ModelProvider):
         For the built-in routes the base URL is the one configured here (for OpenAI:
         ``openai_client``, ``openai_base_url``, ``OPENAI_BASE_URL``, else api.openai.com). A
         registered provider that has its own ``resolve()`` answers for itself; for any other,
-        ``provider`` is its prefix and ``base_url`` is ``None``.
+        ``provider`` is its prefix and ``base_url`` is ``None`` (known only once ``get_model``
+        has built the model, which then reports it in its errors).
         """
         prefix, provider, name = self._route(model_name)
         if provider is self.openai_provider:
@@ -135,8 +136,10 @@ class MultiModelProvider(ModelProvider):
             ) from error
         if isinstance(model, GuardedModel):
             return model
-        hints = _OPENAI_HINTS if provider is self.openai_provider else _mapped_hints(prefix)
-        return GuardedModel(model, self.resolve(model_name), hints)
+        if provider is self.openai_provider:
+            return GuardedModel(model, self.resolve(model_name), _OPENAI_HINTS)
+        served = ResolvedModel(prefix, name or "", served_base_url(model))
+        return GuardedModel(model, served, _mapped_hints(prefix))
 
     async def aclose(self) -> None:
         """Close every distinct child provider; the first failure is raised after all were tried."""

@@ -9,27 +9,16 @@ asked for after a local one still goes to the cloud.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import aclosing
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from agents.models.interface import Model, ModelProvider, ModelTracing
+from agents.models.interface import Model, ModelProvider
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from openai import AsyncOpenAI
 
-from timestep.errors import ConfigurationError, ModelResponseError
-from timestep.models.guard import GuardedModel, ProviderHints, provider_failure
+from timestep.errors import ConfigurationError
+from timestep.models.guard import GuardedModel, ProviderHints
 from timestep.models.resolved import ResolvedModel
-
-if TYPE_CHECKING:
-    from agents.agent_output import AgentOutputSchemaBase
-    from agents.handoffs import Handoff
-    from agents.items import TResponseInputItem, TResponseStreamEvent
-    from agents.model_settings import ModelSettings
-    from agents.tool import Tool
-    from openai.types.responses.response_prompt_param import ResponsePromptParam
 
 DEFAULT_LOCAL_HOST = "http://localhost:11434"
 OLLAMA_CLOUD_HOST = "https://ollama.com"
@@ -68,60 +57,6 @@ _CLOUD_HINTS = ProviderHints(
     not_found="Check the name at https://ollama.com/search?c=cloud; the cloud API takes it "
     "without the '-cloud' suffix, which timestep removes.",
 )
-
-
-class OllamaChatModel(OpenAIChatCompletionsModel):
-    """The SDK's Chat Completions model, asking Ollama for usage in streams and insisting on it.
-
-    The SDK only requests the final usage chunk from api.openai.com. Ollama honours
-    ``stream_options.include_usage`` too; once asked, a stream that ends without usage did
-    not reach its end (cut short, or not an event stream at all).
-    """
-
-    def __init__(self, served: ResolvedModel, client: AsyncOpenAI, hints: ProviderHints) -> None:
-        super().__init__(model=served.model, openai_client=client)
-        self.served = served
-        self.hints = hints
-
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff],
-        tracing: ModelTracing,
-        previous_response_id: str | None = None,
-        conversation_id: str | None = None,
-        prompt: ResponsePromptParam | None = None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        usage_requested = model_settings.include_usage is not False
-        settings = replace(model_settings, include_usage=True) if usage_requested else model_settings
-        events = super().stream_response(
-            system_instructions,
-            input,
-            settings,
-            tools,
-            output_schema,
-            handoffs,
-            tracing,
-            previous_response_id=previous_response_id,
-            conversation_id=conversation_id,
-            prompt=prompt,
-        )
-        async with aclosing(events):  # type: ignore[type-var]
-            async for event in events:
-                if usage_requested and event.type == "response.completed" and event.response.usage is None:
-                    raise provider_failure(
-                        ModelResponseError,
-                        self.served,
-                        self.hints,
-                        self.served.base_url,
-                        "ended its stream before the final usage chunk",
-                        "The answer was cut short or was not an event stream; run again to retry.",
-                    )
-                yield event
 
 
 class OllamaModelProvider(ModelProvider):
@@ -209,7 +144,7 @@ class OllamaModelProvider(ModelProvider):
         cloud = self._is_cloud_host(normalize_host(served.base_url))
         hints = _CLOUD_HINTS if cloud else _local_hints(served.model)
         client = self._client_for(served.base_url, cloud, str(model_name))
-        return GuardedModel(OllamaChatModel(served, client, hints), served, hints)
+        return GuardedModel(OpenAIChatCompletionsModel(served.model, client), served, hints)
 
     async def aclose(self) -> None:
         """Close the clients this provider created (not one passed in as ``client``)."""
