@@ -1,0 +1,188 @@
+"""Each SDK's private invocation-binding algorithm, re-implemented so a translated state binds its approvals.
+
+Both SDKs refuse (TypeScript) or silently ignore (Python) an approval or a completed tool call whose binding
+record is not in their own format, so the translator must compute the target SDK's records itself:
+
+* Python (``agents/_tool_invocation.py``): SHA-256 hex digests of canonical JSON, an *approval scope* over
+  ``{type, tool_lookup_key[, invocation_role]}`` and a *fingerprint* over
+  ``{approval_scope, type, arguments}`` with the arguments parsed by ``json.loads``.
+* TypeScript (``agents-core/dist/toolInvocation.js``): the canonical JSON text itself, with every number in
+  the arguments replaced by an exact decimal token ``"\\u0000openai-agents-json:number:<digits>e<exp>"``.
+
+Both are tied to the exact SDK versions declared in ``formats.py`` and are checked against the real SDKs by
+``tests/conformance``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+__all__ = [
+    "handoff_tool_name",
+    "js_fingerprint",
+    "js_function_tool_key",
+    "python_fingerprint",
+    "python_scope",
+]
+
+_JS_TOKEN_PREFIX = "\u0000openai-agents-json:"
+_JS_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_ARRAY_INDEX = re.compile(r"0|[1-9]\d*")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAX_ARRAY_INDEX = 2**32 - 2
+_DIRECT_CALLER = {"type": "direct"}
+
+
+def _reject_constant(constant: str) -> Any:
+    raise ValueError(f"invalid JSON constant {constant}")
+
+
+def _sha256_canonical(payload: Any) -> str:
+    encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _python_normalize(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _python_normalize(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list):
+        return [_python_normalize(v) for v in value]
+    return value
+
+
+def python_scope(tool_name: str, *, handoff: bool) -> str:
+    """Python's approval scope of a bare function tool call (or a handoff call, which has a role)."""
+    payload: dict[str, Any] = {"type": "function_call"}
+    if handoff:
+        payload["invocation_role"] = "handoff"
+    payload["tool_lookup_key"] = ["bare", tool_name]
+    return _sha256_canonical(payload)
+
+
+def python_fingerprint(scope: str, arguments: str) -> str:
+    """Python's invocation fingerprint: the scope, the type and the arguments as ``json.loads`` reads them."""
+    try:
+        parsed: Any = _python_normalize(json.loads(arguments, parse_constant=_reject_constant))
+    except ValueError:
+        parsed = arguments
+    return _sha256_canonical({"approval_scope": scope, "type": "function_call", "arguments": parsed})
+
+
+def handoff_tool_name(call_name: str) -> str:
+    """The name TypeScript binds a handoff invocation under."""
+    return f"handoff:{call_name}"
+
+
+def js_function_tool_key(tool_name: str) -> str:
+    """TypeScript's state key of a bare function tool, e.g. ``["bare","book"]``."""
+    return _js_stringify(["bare", tool_name])
+
+
+def js_fingerprint(tool_key: str, arguments: str) -> str:
+    """TypeScript's invocation fingerprint of a direct function call (``getToolInvocationFingerprint``)."""
+    return _js_stringify(
+        {
+            "caller": _DIRECT_CALLER,
+            "type": "function_call",
+            "toolName": tool_key,
+            "payload": _js_payload(arguments),
+        }
+    )
+
+
+def _js_payload(arguments: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_js_encode_numbers(arguments), parse_constant=_reject_constant)
+    except ValueError:
+        return {"format": "raw", "value": arguments}
+    return {"format": "json", "value": value}
+
+
+def _js_encode_numbers(text: str) -> str:
+    """Port of ``encodeJsonNumbers``: numbers outside strings become exact decimal string tokens."""
+    out: list[str] = []
+    index = 0
+    length = len(text)
+    while index < length:
+        character = text[index]
+        if character == '"':
+            end = index + 1
+            while end < length:
+                if text[end] == "\\":
+                    end += 2
+                    continue
+                if text[end] == '"':
+                    end += 1
+                    break
+                end += 1
+            token = text[index:end]
+            decoded = json.loads(token)
+            if not isinstance(decoded, str):
+                raise ValueError("not a string token")
+            out.append(
+                json.dumps(f"{_JS_TOKEN_PREFIX}string:{decoded}", ensure_ascii=False)
+                if decoded.startswith(_JS_TOKEN_PREFIX)
+                else token
+            )
+            index = end
+            continue
+        if character == "-" or "0" <= character <= "9":
+            match = _JS_NUMBER.match(text, index)
+            if match is None:
+                raise ValueError("invalid JSON number")
+            out.append(json.dumps(f"{_JS_TOKEN_PREFIX}number:{_js_canonical_number(match.group())}"))
+            index = match.end()
+            continue
+        out.append(character)
+        index += 1
+    return "".join(out)
+
+
+def _js_canonical_number(value: str) -> str:
+    """Port of ``canonicalizeJsonNumber``: ``<sign><significant digits>e<exponent>``, exact, no rounding."""
+    mantissa, _, exponent_text = value.lower().partition("e")
+    negative = mantissa.startswith("-")
+    integer, _, fraction = mantissa.lstrip("-").partition(".")
+    digits = (integer + fraction).lstrip("0")
+    if not digits:
+        return "-0" if negative else "0"
+    exponent = int(exponent_text or "0") - len(fraction)
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    return f"{'-' if negative else ''}{stripped}e{exponent}"
+
+
+def _js_key_order(keys: list[str]) -> list[str]:
+    """Key order of ``Object.fromEntries`` over sorted entries: array indexes first, numerically."""
+    indexes = sorted((k for k in keys if _is_array_index(k)), key=int)
+    others = sorted(
+        (k for k in keys if not _is_array_index(k)), key=lambda k: k.encode("utf-16-be", "surrogatepass")
+    )
+    return indexes + others
+
+
+def _is_array_index(key: str) -> bool:
+    return _ARRAY_INDEX.fullmatch(key) is not None and int(key) <= _MAX_ARRAY_INDEX
+
+
+def _js_string(value: str) -> str:
+    encoded = json.dumps(value, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+
+
+def _js_stringify(value: Any) -> str:
+    """``JSON.stringify`` with keys sorted as ``stableStringify`` sorts them (values hold no numbers)."""
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{_js_string(k)}:{_js_stringify(value[k])}" for k in _js_key_order(list(value)))
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ",".join(_js_stringify(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _js_string(value)
+    return json.dumps(value)
