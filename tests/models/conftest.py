@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TypeVar
 
 import pytest
 from agents import set_tracing_disabled
+from agents.models.interface import ModelProvider
+from openai import AsyncOpenAI
 
 from tests.models.wire_servers import WireServer
+
+P = TypeVar("P", bound=ModelProvider)
+
+
+class Closer:
+    """Closes the clients and providers a test opened, on the test's own event loop."""
+
+    def __init__(self) -> None:
+        self._clients: list[AsyncOpenAI] = []
+        self._providers: list[ModelProvider] = []
+
+    def client(self, host: str, api_key: str = "sk-test") -> AsyncOpenAI:
+        """An OpenAI client for ``<host>/v1`` that fails at once instead of retrying."""
+        client = AsyncOpenAI(base_url=f"{host}/v1", api_key=api_key, max_retries=0)
+        self._clients.append(client)
+        return client
+
+    def provider(self, provider: P) -> P:
+        self._providers.append(provider)
+        return provider
+
+    async def close(self) -> None:
+        for provider in self._providers:
+            await provider.aclose()
+        for client in self._clients:
+            await client.close()
+
+
+@pytest.fixture
+async def closer() -> AsyncIterator[Closer]:
+    opened = Closer()
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture(autouse=True)

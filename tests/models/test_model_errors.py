@@ -9,9 +9,9 @@ import openai
 import pytest
 from agents import OpenAIProvider
 from agents.models.interface import Model
-from openai import AsyncOpenAI
 
 from tests.models.calls import ask
+from tests.models.conftest import Closer
 from tests.models.wire_servers import Fault, Reply, WireServer, unused_port_url
 from timestep.errors import (
     ModelNotFoundError,
@@ -32,16 +32,12 @@ class Target:
     provider: str
     requested: str
     sent: str
-    build: Callable[[str], Model]  # host url -> model
+    build: Callable[[str, Closer], Model]  # (host url, closer) -> model
 
 
-def _openai_client(host: str) -> AsyncOpenAI:
-    return AsyncOpenAI(base_url=f"{host}/v1", api_key="sk-test", max_retries=0)
-
-
-def _lab(host: str) -> Model:
+def _lab(host: str, closer: Closer) -> Model:
     provider_map = MultiModelProviderMap()
-    provider_map.add_provider("lab", OpenAIProvider(openai_client=_openai_client(host), use_responses=False))
+    provider_map.add_provider("lab", OpenAIProvider(openai_client=closer.client(host), use_responses=False))
     return MultiModelProvider(provider_map=provider_map).get_model("lab/tiny")
 
 
@@ -51,24 +47,26 @@ TARGETS = {
         "ollama",
         "llama3",
         "llama3",
-        lambda host: OllamaModelProvider(base_url=host, max_retries=0).get_model("llama3"),
+        lambda host, closer: closer.provider(OllamaModelProvider(base_url=host, max_retries=0)).get_model(
+            "llama3"
+        ),
     ),
     "ollama-cloud": Target(
         "Ollama Cloud",
         "ollama",
         "gpt-oss:120b-cloud",
         "gpt-oss:120b",
-        lambda host: OllamaModelProvider(api_key="bad-key", cloud_host=host, max_retries=0).get_model(
-            "gpt-oss:120b-cloud"
-        ),
+        lambda host, closer: closer.provider(
+            OllamaModelProvider(api_key="bad-key", cloud_host=host, max_retries=0)
+        ).get_model("gpt-oss:120b-cloud"),
     ),
     "openai-responses": Target(
         "OpenAI",
         "openai",
         "gpt-4.1",
         "gpt-4.1",
-        lambda host: MultiModelProvider(
-            openai_client=_openai_client(host), openai_use_responses=True
+        lambda host, closer: MultiModelProvider(
+            openai_client=closer.client(host), openai_use_responses=True
         ).get_model("gpt-4.1"),
     ),
     "openai-chat": Target(
@@ -76,8 +74,8 @@ TARGETS = {
         "openai",
         "openai/gpt-4.1",
         "gpt-4.1",
-        lambda host: MultiModelProvider(
-            openai_client=_openai_client(host), openai_use_responses=False
+        lambda host, closer: MultiModelProvider(
+            openai_client=closer.client(host), openai_use_responses=False
         ).get_model("openai/gpt-4.1"),
     ),
     "mapped": Target("model provider 'lab'", "lab", "lab/tiny", "tiny", _lab),
@@ -121,12 +119,12 @@ def _check(error: ModelProviderError, target: Target, host: str, kind: type[Mode
 @pytest.mark.parametrize("fault_name", list(FAULTS))
 @pytest.mark.parametrize("target_name", list(TARGETS))
 async def test_server_failures_name_provider_host_and_model(
-    cloud_server: WireServer, target_name: str, fault_name: str, stream: bool
+    cloud_server: WireServer, closer: Closer, target_name: str, fault_name: str, stream: bool
 ) -> None:
     target = TARGETS[target_name]
     fault, kind, detail = FAULTS[fault_name]
     cloud_server.enqueue(fault)
-    model = target.build(cloud_server.url)
+    model = target.build(cloud_server.url, closer)
 
     with pytest.raises(ModelProviderError) as raised:
         await ask(model, stream=stream)
@@ -143,11 +141,11 @@ async def test_server_failures_name_provider_host_and_model(
 
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("target_name", list(TARGETS))
-async def test_unreachable_server(target_name: str, stream: bool) -> None:
+async def test_unreachable_server(closer: Closer, target_name: str, stream: bool) -> None:
     target = TARGETS[target_name]
     host = unused_port_url()
     with pytest.raises(ModelProviderUnreachableError) as raised:
-        await ask(target.build(host), stream=stream)
+        await ask(target.build(host, closer), stream=stream)
     _check(raised.value, target, host, ModelProviderUnreachableError)
     assert "not reachable" in str(raised.value)
     assert isinstance(raised.value.__cause__, openai.APIConnectionError)
@@ -164,21 +162,22 @@ async def test_unreachable_server(target_name: str, stream: bool) -> None:
     ],
 )
 async def test_stream_that_is_not_an_event_stream(
-    cloud_server: WireServer, target_name: str, phrase: str
+    cloud_server: WireServer, closer: Closer, target_name: str, phrase: str
 ) -> None:
     """A 200 whose body is not SSE yields no events; it must not pass for an empty answer."""
     target = TARGETS[target_name]
     cloud_server.enqueue(Fault("malformed"))
     with pytest.raises(ModelResponseError, match=phrase) as raised:
-        await ask(target.build(cloud_server.url), stream=True)
+        await ask(target.build(cloud_server.url, closer), stream=True)
     _check(raised.value, target, cloud_server.url, ModelResponseError)
 
 
-async def test_timeout_is_unreachable_and_quick(cloud_server: WireServer) -> None:
+async def test_timeout_is_unreachable_and_quick(cloud_server: WireServer, closer: Closer) -> None:
     """A server that accepts but never answers fails within the configured timeout."""
     cloud_server.enqueue(Reply(text="late"))
     cloud_server.delay = 2.0
-    model = OllamaModelProvider(base_url=cloud_server.url, timeout=0.3, max_retries=0).get_model("llama3")
+    provider = closer.provider(OllamaModelProvider(base_url=cloud_server.url, timeout=0.3, max_retries=0))
+    model = provider.get_model("llama3")
     with pytest.raises(ModelProviderUnreachableError, match="did not answer in time") as raised:
         await ask(model, stream=False)
     assert isinstance(raised.value.__cause__, openai.APITimeoutError)

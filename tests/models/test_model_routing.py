@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from agents import Agent, ModelSettings, OpenAIProvider, RunConfig, Runner, function_tool
-from openai import AsyncOpenAI
 
 from tests.models.calls import WEATHER_TOOL, ask, function_calls, output_text
+from tests.models.conftest import Closer
 from tests.models.wire_servers import Reply, ToolCall, WireServer
 from timestep.errors import ConfigurationError, UnknownModelPrefixError
 from timestep.models import MultiModelProvider, MultiModelProviderMap, OllamaModelProvider, ResolvedModel
@@ -14,17 +14,16 @@ from timestep.models import MultiModelProvider, MultiModelProviderMap, OllamaMod
 STREAM = [False, True]
 
 
-def _openai(server: WireServer, *, responses: bool) -> MultiModelProvider:
-    client = AsyncOpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
-    return MultiModelProvider(openai_client=client, openai_use_responses=responses)
+def _openai(server: WireServer, closer: Closer, *, responses: bool) -> MultiModelProvider:
+    return MultiModelProvider(openai_client=closer.client(server.url), openai_use_responses=responses)
 
 
 @pytest.mark.parametrize("stream", STREAM)
 @pytest.mark.parametrize("name", ["gpt-4.1", "openai/gpt-4.1"])
 async def test_bare_and_openai_prefixed_names_go_to_openai_responses(
-    openai_server: WireServer, name: str, stream: bool
+    openai_server: WireServer, closer: Closer, name: str, stream: bool
 ) -> None:
-    provider = _openai(openai_server, responses=True)
+    provider = _openai(openai_server, closer, responses=True)
     openai_server.enqueue(Reply(text="hello from openai", input_tokens=5, output_tokens=3))
     settings = ModelSettings(temperature=0.3, top_p=0.8, max_tokens=50, tool_choice="auto")
     response = await ask(provider.get_model(name), stream=stream, settings=settings, tools=[WEATHER_TOOL])
@@ -43,8 +42,8 @@ async def test_bare_and_openai_prefixed_names_go_to_openai_responses(
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_openai_responses_tool_calls(openai_server: WireServer, stream: bool) -> None:
-    provider = _openai(openai_server, responses=True)
+async def test_openai_responses_tool_calls(openai_server: WireServer, closer: Closer, stream: bool) -> None:
+    provider = _openai(openai_server, closer, responses=True)
     openai_server.enqueue(Reply(tool_calls=(ToolCall("get_weather", {"city": "Oslo"}, "call_r1"),)))
     response = await ask(provider.get_model("gpt-4.1"), stream=stream, tools=[WEATHER_TOOL])
     assert function_calls(response) == [("get_weather", '{"city": "Oslo"}', "call_r1")]
@@ -52,9 +51,9 @@ async def test_openai_responses_tool_calls(openai_server: WireServer, stream: bo
 
 @pytest.mark.parametrize("stream", STREAM)
 async def test_openai_chat_completions_with_tool_calls_and_usage(
-    openai_server: WireServer, stream: bool
+    openai_server: WireServer, closer: Closer, stream: bool
 ) -> None:
-    provider = _openai(openai_server, responses=False)
+    provider = _openai(openai_server, closer, responses=False)
     call = ToolCall("get_weather", {"city": "Lima"}, "call_c1")
     openai_server.enqueue(Reply(tool_calls=(call,), input_tokens=12, output_tokens=4))
     settings = ModelSettings(temperature=0.0, parallel_tool_calls=True, tool_choice="get_weather")
@@ -86,10 +85,10 @@ async def test_openai_key_and_base_url_arguments(openai_server: WireServer) -> N
 
 @pytest.mark.parametrize("stream", STREAM)
 async def test_ollama_prefix_goes_to_ollama_host(
-    ollama_server: WireServer, monkeypatch: pytest.MonkeyPatch, stream: bool
+    ollama_server: WireServer, closer: Closer, monkeypatch: pytest.MonkeyPatch, stream: bool
 ) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
-    provider = MultiModelProvider(openai_api_key="sk-unused")
+    provider = closer.provider(MultiModelProvider(openai_api_key="sk-unused"))
     ollama_server.enqueue(Reply(text="llama says hi", input_tokens=8, output_tokens=2))
     response = await ask(provider.get_model("ollama/llama3"), stream=stream)
 
@@ -102,14 +101,14 @@ async def test_ollama_prefix_goes_to_ollama_host(
 
 
 async def test_mapped_prefixes_win_and_route_to_their_provider(
-    openai_server: WireServer, ollama_server: WireServer
+    openai_server: WireServer, ollama_server: WireServer, closer: Closer
 ) -> None:
     provider_map = MultiModelProviderMap()
     provider_map.add_provider(
         "lab", OpenAIProvider(base_url=openai_server.base_url, api_key="lab-key", use_responses=False)
     )
     provider_map.add_provider("ollama", OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
-    provider = MultiModelProvider(provider_map=provider_map, openai_api_key="sk-unused")
+    provider = closer.provider(MultiModelProvider(provider_map=provider_map, openai_api_key="sk-unused"))
     openai_server.enqueue(Reply(text="from the lab"))
     ollama_server.enqueue(Reply(text="from the mapped ollama"))
 
@@ -122,7 +121,6 @@ async def test_mapped_prefixes_win_and_route_to_their_provider(
     assert ollama_server.requests[0].body["model"] == "qwen3:8b"
     assert provider.resolve("lab/my-model/v2") == ResolvedModel("lab", "my-model/v2", None)
     assert provider.resolve("ollama/qwen3:8b") == ResolvedModel("ollama", "qwen3:8b", ollama_server.base_url)
-    await provider.aclose()
 
 
 def test_unknown_prefix_lists_the_known_ones() -> None:
@@ -188,9 +186,13 @@ def add(a: int, b: int) -> int:
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_runner_uses_the_provider_end_to_end(ollama_server: WireServer, stream: bool) -> None:
+async def test_runner_uses_the_provider_end_to_end(
+    ollama_server: WireServer, closer: Closer, stream: bool
+) -> None:
     """A full Runner loop: tool call, tool output sent back, final answer, usage summed."""
-    provider = MultiModelProvider(provider_map=_ollama_map(ollama_server), openai_api_key="sk-unused")
+    provider = closer.provider(
+        MultiModelProvider(provider_map=_ollama_map(ollama_server), openai_api_key="sk-unused")
+    )
     ollama_server.enqueue(
         Reply(tool_calls=(ToolCall("add", {"a": 2, "b": 3}, "call_add"),), input_tokens=20, output_tokens=5),
         Reply(text="2 + 3 = 5", input_tokens=30, output_tokens=6),

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from agents import ModelSettings
-from openai import AsyncOpenAI
 
 from tests.models.calls import WEATHER_TOOL, ask, function_calls, output_text
+from tests.models.conftest import Closer
 from tests.models.wire_servers import Reply, ToolCall, WireServer
 from timestep.errors import ConfigurationError
 from timestep.models import OllamaModelProvider, ResolvedModel
@@ -51,10 +51,12 @@ def test_cloud_models_resolve_to_ollama_cloud_without_the_suffix() -> None:
 
 
 async def test_cloud_model_after_local_one_still_goes_to_the_cloud(
-    ollama_server: WireServer, cloud_server: WireServer, monkeypatch: pytest.MonkeyPatch
+    ollama_server: WireServer, cloud_server: WireServer, closer: Closer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OLLAMA_API_KEY", "cloud-key")
-    provider = OllamaModelProvider(base_url=ollama_server.url, cloud_host=cloud_server.url, max_retries=0)
+    provider = closer.provider(
+        OllamaModelProvider(base_url=ollama_server.url, cloud_host=cloud_server.url, max_retries=0)
+    )
     ollama_server.enqueue(Reply(text="local answer"), Reply(text="local again"))
     cloud_server.enqueue(Reply(text="cloud answer"))
 
@@ -72,7 +74,6 @@ async def test_cloud_model_after_local_one_still_goes_to_the_cloud(
     assert cloud_server.requests[0].headers["authorization"] == "Bearer cloud-key"
     # The cloud key never goes to the local host.
     assert all(r.headers["authorization"] == "Bearer ollama" for r in ollama_server.requests)
-    await provider.aclose()
 
 
 def test_cloud_model_without_key_is_a_configuration_error() -> None:
@@ -85,17 +86,18 @@ def test_model_name_is_required() -> None:
         OllamaModelProvider().get_model(None)
 
 
-async def test_explicit_api_key_goes_to_the_local_host(ollama_server: WireServer) -> None:
-    provider = OllamaModelProvider(api_key="proxy-key", base_url=ollama_server.base_url, max_retries=0)
+async def test_explicit_api_key_goes_to_the_local_host(ollama_server: WireServer, closer: Closer) -> None:
+    provider = closer.provider(
+        OllamaModelProvider(api_key="proxy-key", base_url=ollama_server.base_url, max_retries=0)
+    )
     ollama_server.enqueue(Reply(text="hi"))
     await ask(provider.get_model("llama3"), stream=False)
     assert ollama_server.requests[0].headers["authorization"] == "Bearer proxy-key"
     assert ollama_server.requests[0].path == "/v1/chat/completions"
 
 
-async def test_a_given_client_serves_every_model(ollama_server: WireServer) -> None:
-    client = AsyncOpenAI(base_url=ollama_server.base_url, api_key="mine", max_retries=0)
-    provider = OllamaModelProvider(client=client)
+async def test_a_given_client_serves_every_model(ollama_server: WireServer, closer: Closer) -> None:
+    provider = OllamaModelProvider(client=closer.client(ollama_server.url, api_key="mine"))
     assert provider.resolve("qwen3:8b-cloud") == ResolvedModel(
         "ollama", "qwen3:8b-cloud", ollama_server.base_url
     )
@@ -106,14 +108,16 @@ async def test_a_given_client_serves_every_model(ollama_server: WireServer) -> N
     assert ollama_server.requests[0].headers["authorization"] == "Bearer mine"
 
 
-def test_client_and_base_url_together_are_rejected() -> None:
+async def test_client_and_base_url_together_are_rejected(closer: Closer) -> None:
     with pytest.raises(ConfigurationError, match="not both"):
-        OllamaModelProvider(base_url="http://x:1", client=AsyncOpenAI(api_key="k", base_url="http://x:1/v1"))
+        OllamaModelProvider(base_url="http://x:1", client=closer.client("http://x:1"))
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_settings_and_tools_reach_the_server(ollama_server: WireServer, stream: bool) -> None:
-    provider = OllamaModelProvider(base_url=ollama_server.url, max_retries=0)
+async def test_settings_and_tools_reach_the_server(
+    ollama_server: WireServer, closer: Closer, stream: bool
+) -> None:
+    provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     ollama_server.enqueue(Reply(text="ok"))
     settings = ModelSettings(
         temperature=0.2, top_p=0.9, max_tokens=64, tool_choice="required", parallel_tool_calls=False
@@ -141,8 +145,10 @@ async def test_settings_and_tools_reach_the_server(ollama_server: WireServer, st
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_tool_calls_and_usage_come_back(ollama_server: WireServer, stream: bool) -> None:
-    provider = OllamaModelProvider(base_url=ollama_server.url, max_retries=0)
+async def test_tool_calls_and_usage_come_back(
+    ollama_server: WireServer, closer: Closer, stream: bool
+) -> None:
+    provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     call = ToolCall("get_weather", {"city": "Paris"}, call_id="call_w1")
     ollama_server.enqueue(Reply(tool_calls=(call,), input_tokens=31, output_tokens=9))
     response = await ask(provider.get_model("llama3"), stream=stream, tools=[WEATHER_TOOL])
@@ -156,8 +162,10 @@ async def test_tool_calls_and_usage_come_back(ollama_server: WireServer, stream:
     )
 
 
-async def test_stream_without_usage_when_the_caller_opts_out(ollama_server: WireServer) -> None:
-    provider = OllamaModelProvider(base_url=ollama_server.url, max_retries=0)
+async def test_stream_without_usage_when_the_caller_opts_out(
+    ollama_server: WireServer, closer: Closer
+) -> None:
+    provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     ollama_server.enqueue(Reply(text="no usage please"))
     response = await ask(
         provider.get_model("llama3"), stream=True, settings=ModelSettings(include_usage=False)
