@@ -409,7 +409,7 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     }
     if function_approvals:
         ts_context["functionApprovals"] = function_approvals
-        ts_context["approvalInvocations"] = invocations
+    ts_context["approvalInvocations"] = invocations
     ts_context["context"] = app_context
     out: dict[str, Any] = {
         "$schemaVersion": TYPESCRIPT_SCHEMA_VERSION,
