@@ -9,7 +9,13 @@ from tests.models.calls import WEATHER_TOOL, ask, function_calls, output_text
 from tests.models.conftest import Closer
 from tests.models.wire_servers import Reply, ToolCall, WireServer
 from timestep.errors import ConfigurationError, UnknownModelPrefixError
-from timestep.models import MultiModelProvider, MultiModelProviderMap, OllamaModelProvider, ResolvedModel
+from timestep.models import (
+    GuardedModel,
+    MultiModelProvider,
+    MultiModelProviderMap,
+    OllamaModelProvider,
+    ResolvedModel,
+)
 
 STREAM = [False, True]
 
@@ -219,3 +225,20 @@ def _ollama_map(server: WireServer) -> MultiModelProviderMap:
     provider_map = MultiModelProviderMap()
     provider_map.add_provider("ollama", OllamaModelProvider(base_url=server.url, max_retries=0))
     return provider_map
+
+
+def test_returned_models_expose_what_the_runner_probes(closer: Closer) -> None:
+    provider = closer.provider(MultiModelProvider(openai_client=closer.client("http://127.0.0.1:9")))
+    model = provider.get_model("openai/gpt-4.1")
+    assert isinstance(model, GuardedModel)
+    assert model.model == "gpt-4.1"  # read by the runner for sandbox and prompt-cache decisions
+    assert model.served == ResolvedModel("openai", "gpt-4.1", "http://127.0.0.1:9/v1")
+    assert provider.get_model("ollama/llama3").served == provider.resolve("ollama/llama3")
+
+
+async def test_sdk_usage_errors_pass_through_unchanged(closer: Closer) -> None:
+    """Only transport and protocol failures are translated; the SDK's own errors keep their type."""
+    provider = closer.provider(MultiModelProvider(openai_client=closer.client("http://127.0.0.1:9")))
+    model = provider.get_model("gpt-4.1")
+    with pytest.raises(TypeError, match="multiple values for keyword argument 'model'"):
+        await ask(model, stream=False, settings=ModelSettings(extra_args={"model": "other"}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +160,17 @@ def translate_error(
     return None
 
 
+@asynccontextmanager
+async def _closing(events: AsyncIterator[Any]) -> AsyncIterator[None]:
+    """Close the wrapped stream when the consumer stops early (if it can be closed)."""
+    try:
+        yield
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 class GuardedModel(Model):
     """An SDK ``Model`` whose transport and protocol failures become ``ModelProviderError``s.
 
@@ -178,6 +189,8 @@ class GuardedModel(Model):
 
     def __getattr__(self, name: str) -> Any:
         # The runner probes optional hooks (``model``, ``_supports_default_prompt_cache_key``).
+        if name == "inner":  # not set yet (a copy under construction): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def _translate(self, error: Exception) -> ModelProviderError | None:
@@ -249,7 +262,7 @@ class GuardedModel(Model):
         )
         finished = False
         try:
-            async with aclosing(events):  # type: ignore[type-var]
+            async with _closing(events):
                 async for event in events:
                     finished = finished or event.type in _TERMINAL_STREAM_EVENTS
                     if usage_expected and event.type == "response.completed" and event.response.usage is None:
