@@ -149,12 +149,18 @@ async def test_tool_calls_and_usage_come_back(
     ollama_server: WireServer, closer: Closer, stream: bool
 ) -> None:
     provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
-    call = ToolCall("get_weather", {"city": "Paris"}, call_id="call_w1")
-    ollama_server.enqueue(Reply(tool_calls=(call,), input_tokens=31, output_tokens=9))
+    parallel = (
+        ToolCall("get_weather", {"city": "Paris"}, call_id="call_w1"),
+        ToolCall("get_weather", {"city": "Rome"}, call_id="call_w2"),
+    )
+    ollama_server.enqueue(Reply(tool_calls=parallel, input_tokens=31, output_tokens=9))
     response = await ask(provider.get_model("llama3"), stream=stream, tools=[WEATHER_TOOL])
 
-    [(name, arguments, call_id)] = function_calls(response)
-    assert (name, json.loads(arguments), call_id) == ("get_weather", {"city": "Paris"}, "call_w1")
+    calls = [(name, json.loads(arguments), call_id) for name, arguments, call_id in function_calls(response)]
+    assert calls == [
+        ("get_weather", {"city": "Paris"}, "call_w1"),
+        ("get_weather", {"city": "Rome"}, "call_w2"),
+    ]
     assert (response.usage.input_tokens, response.usage.output_tokens, response.usage.total_tokens) == (
         31,
         9,

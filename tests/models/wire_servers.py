@@ -320,25 +320,25 @@ def _chat_chunks(reply: Reply, model: str, flavour: Flavour, include_usage: bool
             yield chunk(
                 {"role": "assistant", "content": piece} if flavour == "ollama" else {"content": piece}
             )
-    for index, call in enumerate(reply.tool_calls):
+    if flavour == "ollama" and reply.tool_calls:
+        # Ollama sends a turn's tool calls whole, all in one delta.
+        yield chunk(
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": call.call_id,
+                        "index": index,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                    }
+                    for index, call in enumerate(reply.tool_calls)
+                ],
+            }
+        )
+    for index, call in enumerate(reply.tool_calls if flavour == "openai" else ()):
         arguments = json.dumps(call.arguments)
-        if flavour == "ollama":
-            # Ollama sends each tool call whole, in one delta.
-            yield chunk(
-                {
-                    "role": "assistant",
-                    "content": "",
-                    "tool_calls": [
-                        {
-                            "id": call.call_id,
-                            "index": index,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": arguments},
-                        }
-                    ],
-                }
-            )
-            continue
         yield chunk(
             {
                 "tool_calls": [
