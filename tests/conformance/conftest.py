@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pyruntime import FIXTURES, ROOT, load_scenarios
 
 JS_DIR = ROOT / "conformance" / "js"
@@ -64,6 +63,17 @@ def normalize(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def drop_descriptions(state: dict[str, Any]) -> dict[str, Any]:
+    """Python copies each tool's description into its tool call items; TypeScript keeps none, so only the
+    descriptions of tools in the pending response survive a trip through TypeScript."""
+    for key in ("generated_items", "session_items"):
+        for item in state.get(key, []):
+            item.pop("description", None)
+    for item in (state.get("last_processed_response") or {}).get("new_items", []):
+        item.pop("description", None)
+    return state
 
 
 @pytest.fixture(scope="session")

@@ -408,8 +408,9 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
             "object": "trace",
             "id": text(tr.get("id"), "$.trace.id"),
             "workflow_name": text(tr.get("workflow_name"), "$.trace.workflow_name"),
-            "group_id": None if tr.get("group_id") is None else text(tr["group_id"], "$.trace.group_id"),
         }
+        if tr.get("group_id") is not None:
+            py_trace["group_id"] = text(tr["group_id"], "$.trace.group_id")
         if obj(tr.get("metadata") or {}, "$.trace.metadata"):
             py_trace["metadata"] = tr["metadata"]
         if tr.get("tracing_api_key") is not None:

@@ -3,11 +3,14 @@
 Beyond renaming, the TypeScript loader needs records Python keeps differently or not at all: per-request
 usage details, completed-invocation records with their evidence, approval records bound to invocation
 fingerprints, the resumable-turn flags, and an agent span so the resumed run rejoins the original trace.
+Not carried: the tool description Python copies into tool call items (TypeScript keeps none; the tool
+definition in code is authoritative on both sides).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from ..errors import TranslationError
@@ -84,6 +87,7 @@ _PROCESSED_KEYS = frozenset(
         "mcp_tool_bindings",
     }
 )
+_MAX_SAFE_INTEGER = 2**53 - 1
 _TRACE_KEYS = frozenset({"object", "id", "workflow_name", "group_id", "metadata", "tracing_api_key"})
 
 
@@ -321,7 +325,25 @@ def _context(value: Any, path: str) -> dict[str, Any]:
             path=f"{path}.context_meta",
         )
     empty(context.get("approvals"), f"{path}.approvals", "hosted or legacy tool approvals")
-    return obj(context.get("context"), f"{path}.context")
+    app_context = obj(context.get("context"), f"{path}.context")
+    _check_js_numbers(app_context, f"{path}.context")
+    return app_context
+
+
+def _check_js_numbers(value: Any, path: str) -> None:
+    """JavaScript numbers are doubles: a larger integer or a negative zero would silently change on load."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_js_numbers(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_js_numbers(v, f"{path}[{i}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        raise TranslationError(
+            "integer beyond JavaScript's exact range (2**53 - 1) in the context", path=path
+        )
+    elif isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
+        raise TranslationError("negative zero in the context would load as 0 in JavaScript", path=path)
 
 
 def _refuse_unsupported(p: dict[str, Any]) -> None:
