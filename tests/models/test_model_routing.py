@@ -233,7 +233,9 @@ def test_returned_models_expose_what_the_runner_probes(closer: Closer) -> None:
     assert isinstance(model, GuardedModel)
     assert model.model == "gpt-4.1"  # read by the runner for sandbox and prompt-cache decisions
     assert model.served == ResolvedModel("openai", "gpt-4.1", "http://127.0.0.1:9/v1")
-    assert provider.get_model("ollama/llama3").served == provider.resolve("ollama/llama3")
+    ollama = provider.get_model("ollama/llama3")
+    assert isinstance(ollama, GuardedModel)
+    assert ollama.served == provider.resolve("ollama/llama3")
 
 
 async def test_sdk_usage_errors_pass_through_unchanged(closer: Closer) -> None:

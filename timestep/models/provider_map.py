@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from agents.models.interface import ModelProvider
 
 from timestep.errors import ConfigurationError
@@ -24,7 +26,7 @@ class MultiModelProviderMap:
         """A copy of the prefix -> provider mapping."""
         return self._mapping.copy()
 
-    def set_mapping(self, mapping: dict[str, ModelProvider]) -> None:
+    def set_mapping(self, mapping: Mapping[str, ModelProvider]) -> None:
         """Replace the whole mapping (copied, so later changes to ``mapping`` do not leak in)."""
         self._mapping = dict(mapping)
 
