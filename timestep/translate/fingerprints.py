@@ -20,6 +20,8 @@ import json
 import re
 from typing import Any
 
+from ..errors import TranslationError
+
 __all__ = [
     "handoff_tool_name",
     "js_fingerprint",
@@ -42,7 +44,13 @@ def _reject_constant(constant: str) -> Any:
 
 def _sha256_canonical(payload: Any) -> str:
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError as exc:
+        raise TranslationError(
+            "tool arguments contain a lone surrogate (an invalid \\uD800-\\uDFFF escape), which the Python SDK "
+            "cannot fingerprint"
+        ) from exc
 
 
 def _python_normalize(value: Any) -> Any:
