@@ -48,8 +48,8 @@ def _sha256_canonical(payload: Any) -> str:
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
     except UnicodeEncodeError as exc:
         raise TranslationError(
-            "tool arguments contain a lone surrogate (an invalid \\uD800-\\uDFFF escape), which the Python SDK "
-            "cannot fingerprint"
+            "tool arguments contain a lone surrogate (an invalid \\uD800-\\uDFFF escape), "
+            "which the Python SDK cannot fingerprint"
         ) from exc
 
 

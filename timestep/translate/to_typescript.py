@@ -367,6 +367,10 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     known_keys(payload, _TOP_KEYS, "$")
     _refuse_unsupported(payload)
     generated = arr(payload.get("generated_items"), "$.generated_items")
+    names = _call_names(payload)
+    items = [
+        run_item_to_typescript(item, names, f"$.generated_items[{i}]") for i, item in enumerate(generated)
+    ]
     if payload.get("session_items", generated) != generated:
         raise TranslationError(
             "session items that differ from the generated items are not supported", path="$.session_items"
@@ -397,10 +401,6 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     known_keys(agent, frozenset({"name"}), "$.current_agent")
     agent_name = text(agent.get("name"), "$.current_agent.name")
 
-    names = _call_names(payload)
-    items = [
-        run_item_to_typescript(item, names, f"$.generated_items[{i}]") for i, item in enumerate(generated)
-    ]
     history = index_history(generated, set())
     context = obj(payload.get("context"), "$.context")
     app_context = _context(context, "$.context")
