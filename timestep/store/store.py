@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import select
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -154,13 +155,23 @@ class Store:
 async def _check_connection(conn: AsyncConnection[Any]) -> None:
     """Discard a pooled connection whose server went away, without a round trip.
 
-    An idle connection has nothing to read; if its socket is readable, the server closed it or sent an error.
+    An idle connection whose socket reads as end-of-file (or reset) lost its server. Readable data is not
+    enough to tell: PGLite may leave a notice behind, which psycopg reads with the next result.
     """
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("connection closed")
     readable, _, _ = select.select([conn.fileno()], [], [], 0)
     if readable:
-        raise psycopg.OperationalError("server closed the connection")
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            try:
+                peeked = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                peeked = b""
+        if not peeked:
+            await conn.close()  # a closed connection is dropped by the pool rather than handed out again
+            raise psycopg.OperationalError("server closed the connection")
 
 
 def open_store(
