@@ -1,7 +1,8 @@
-// Resumes serialized RunStates in the real TypeScript SDK, one Node process per batch.
-// stdin:  [{"id": ..., "spec": {scenario}, "state": "<RunState JSON text>", "decisions": [...]}, ...]
-// stdout: [{"id": ..., "ok": true, "result": {...}} | {"id": ..., "ok": false, "error": "..."}, ...]
-import { resume } from './scenario.mjs';
+// Drives the real TypeScript SDK for a batch of jobs, one Node process per batch (start-up is slow).
+// stdin:  [{"id", "spec": {scenario}, "state": "<RunState JSON text>", "decisions": [...]}   resume a state
+//          | {"id", "mode": "interrupt", "spec": {scenario}}, ...]                      run to the interruption
+// stdout: [{"id", "ok": true, "result": {...}} | {"id", "ok": false, "error": "..."}, ...]
+import { resume, runToInterruption } from './scenario.mjs';
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
@@ -9,7 +10,11 @@ const jobs = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 const results = [];
 for (const job of jobs) {
   try {
-    results.push({ id: job.id, ok: true, result: await resume(job.spec, job.state, job.decisions) });
+    const result =
+      job.mode === 'interrupt'
+        ? { state: JSON.stringify(await runToInterruption(job.spec)) }
+        : await resume(job.spec, job.state, job.decisions);
+    results.push({ id: job.id, ok: true, result });
   } catch (error) {
     results.push({ id: job.id, ok: false, error: `${error?.name ?? 'Error'}: ${error?.message ?? error}` });
   }

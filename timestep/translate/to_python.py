@@ -346,7 +346,11 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     agent_name = text(agent.get("name"), "$.currentAgent.name")
     original = _input(payload.get("originalInput"), "$.originalInput")
     session_input = payload.get("currentTurnSessionInputItems")
-    if session_input is not None and session_input != payload.get("originalInput"):
+    run_input = payload.get("originalInput")
+    as_items = (
+        [{"type": "message", "role": "user", "content": run_input}] if isinstance(run_input, str) else None
+    )
+    if session_input is not None and session_input not in (run_input, as_items):
         raise TranslationError(
             "pending session input other than the run input is not supported",
             path="$.currentTurnSessionInputItems",
