@@ -41,7 +41,10 @@ def node_executable() -> str:
             [node, "--version"], capture_output=True, text=True, timeout=30, check=True
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
-        raise NodeNotFoundError(f"could not run {node} --version: {exc}") from exc
+        raise NodeNotFoundError(
+            f"could not run Node.js at {node} ({exc}); install Node.js {MIN_NODE_MAJOR} or newer, "
+            "or set TIMESTEP_NODE to the path of a working one"
+        ) from exc
     match = re.match(r"v(\d+)\.", version)
     if not match or int(match.group(1)) < MIN_NODE_MAJOR:
         raise NodeNotFoundError(

@@ -116,6 +116,10 @@ class Store:
             return await migrations.schema_status(conn)
 
     async def _open_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        if self._server is None:
+            await self._probe_server_url()
+        else:  # start-up errors (Node, packages, directory) surface here, not as pool retries
+            await asyncio.to_thread(self._server.ensure_running)
         kwargs: dict[str, Any] = {"autocommit": True}
         if self._server is not None:
             # PGLite multiplexes every client onto one backend session: prepared statements would collide.
@@ -132,17 +136,25 @@ class Store:
             name=f"timestep-{self.kind}",
         )
         try:
-            await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S if self._server else 10.0)
+            await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
         except PoolTimeout as exc:
             await pool.close()
-            raise DatabaseUnavailableError(
-                f"the PostgreSQL server at {_redact(self.location.value)} does not answer; check that it "
-                "runs and that the URL (host, port, user, password, database) is right"
-            ) from exc
+            raise DatabaseUnavailableError(f"could not connect to {self!r} within {_CONNECT_TIMEOUT_S:.0f} s") from exc
         except TimestepError:
             await pool.close()
             raise
         return pool
+
+    async def _probe_server_url(self) -> None:
+        """Fail fast with a clear message, rather than after the pool's reconnection attempts time out."""
+        try:
+            conn = await AsyncConnection.connect(self.location.value, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(
+                f"the PostgreSQL server at {_redact(self.location.value)} does not answer ({exc}); check "
+                "that it runs and that the URL (host, port, user, password, database) is right"
+            ) from exc
+        await conn.close()
 
     async def _conninfo(self) -> str:
         """Called by the pool for every new connection: starts the embedded server again if it died."""
