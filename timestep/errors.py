@@ -90,3 +90,43 @@ class ModelNotFoundError(ModelProviderError):
 
 class ModelResponseError(ModelProviderError):
     """The model server's answer was malformed, truncated, or its stream was cut mid-way."""
+
+
+class RunStateError(TimestepError):
+    """A serialized RunState is malformed, truncated, or does not fit the agent graph it is loaded with."""
+
+
+class UnsupportedSchemaVersionError(RunStateError):
+    """A snapshot's schema version is unknown or newer than this SDK reads; it is left as stored."""
+
+
+class SnapshotTooLargeError(RunStateError):
+    """A snapshot exceeds the configured size limit (``TIMESTEP_MAX_SNAPSHOT_BYTES``)."""
+
+
+class RunNotFoundError(TimestepError):
+    """No run has the given id in this store."""
+
+
+class ToolCallNotFoundError(TimestepError):
+    """The run has no tool call with the given id waiting for a decision."""
+
+
+class AlreadyDecidedError(TimestepError):
+    """The tool call was already approved or rejected."""
+
+
+class RunNotResumableError(TimestepError):
+    """The run is not in a state that can be resumed (finished, or approvals still undecided)."""
+
+
+class AlreadyResumingError(RunNotResumableError):
+    """Another live process is already running or resuming this run."""
+
+
+class SessionItemError(TimestepError):
+    """An item given to a session cannot be stored: it is not a mapping or not JSON-serialisable."""
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message)
+        self.index = index
