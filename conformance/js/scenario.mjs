@@ -153,3 +153,15 @@ export async function resume(spec, stateText, decisions) {
     state: interrupted ? result.state.toString() : null,
   };
 }
+
+// Milliseconds each of `repeat` RunState.fromString calls takes on the same state text.
+export async function loadTimes(spec, stateText, repeat) {
+  const { start } = buildGraph(spec, new ScriptedModel([]));
+  const times = [];
+  for (let i = 0; i < repeat; i += 1) {
+    const began = performance.now();
+    await RunState.fromString(start, stateText);
+    times.push(performance.now() - began);
+  }
+  return times;
+}

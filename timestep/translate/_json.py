@@ -44,7 +44,9 @@ def boolean(value: Any, path: str) -> bool:
 
 def known_keys(value: dict[str, Any], allowed: frozenset[str], path: str) -> None:
     """Refuse fields the translator does not know how to carry, instead of dropping them."""
-    unknown = sorted(set(value) - allowed)
+    if value.keys() <= allowed:
+        return
+    unknown = sorted(value.keys() - allowed)
     if unknown:
         raise TranslationError(
             f"unsupported field(s) {', '.join(unknown)}: the translator cannot carry them faithfully",

@@ -31,7 +31,12 @@ __all__ = [
 ]
 
 _JS_TOKEN_PREFIX = "\u0000openai-agents-json:"
-_JS_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_JS_TOKENS = re.compile(
+    r'(?P<string>"(?:[^"\\]|\\[\s\S])*"?)'
+    r"|(?P<number>-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<bad>-)"
+    r'|(?P<other>[^"\-0-9]+)'
+)
 _ARRAY_INDEX = re.compile(r"0|[1-9]\d*")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAX_ARRAY_INDEX = 2**32 - 2
@@ -86,19 +91,19 @@ def handoff_tool_name(call_name: str) -> str:
 
 def js_function_tool_key(tool_name: str) -> str:
     """TypeScript's state key of a bare function tool, e.g. ``["bare","book"]``."""
-    return _js_stringify(["bare", tool_name])
+    return _js_json(["bare", tool_name])
 
 
 def js_fingerprint(tool_key: str, arguments: str) -> str:
     """TypeScript's invocation fingerprint of a direct function call (``getToolInvocationFingerprint``)."""
-    return _js_stringify(
-        {
-            "caller": _DIRECT_CALLER,
-            "type": "function_call",
-            "toolName": tool_key,
-            "payload": _js_payload(arguments),
-        }
-    )
+    # Top-level keys already in stableStringify order: caller, payload (format, value), toolName, type.
+    fingerprint = {
+        "caller": _DIRECT_CALLER,
+        "payload": _js_payload(arguments),
+        "toolName": tool_key,
+        "type": "function_call",
+    }
+    return _js_json(fingerprint)
 
 
 def _js_payload(arguments: str) -> dict[str, Any]:
@@ -106,46 +111,27 @@ def _js_payload(arguments: str) -> dict[str, Any]:
         value = json.loads(_js_encode_numbers(arguments), parse_constant=_reject_constant)
     except ValueError:
         return {"format": "raw", "value": arguments}
-    return {"format": "json", "value": value}
+    return {"format": "json", "value": _js_ordered(value)}
 
 
 def _js_encode_numbers(text: str) -> str:
     """Port of ``encodeJsonNumbers``: numbers outside strings become exact decimal string tokens."""
     out: list[str] = []
-    index = 0
-    length = len(text)
-    while index < length:
-        character = text[index]
-        if character == '"':
-            end = index + 1
-            while end < length:
-                if text[end] == "\\":
-                    end += 2
-                    continue
-                if text[end] == '"':
-                    end += 1
-                    break
-                end += 1
-            token = text[index:end]
-            decoded = json.loads(token)
-            if not isinstance(decoded, str):
-                raise ValueError("not a string token")
-            out.append(
-                json.dumps(f"{_JS_TOKEN_PREFIX}string:{decoded}", ensure_ascii=False)
-                if decoded.startswith(_JS_TOKEN_PREFIX)
-                else token
-            )
-            index = end
-            continue
-        if character == "-" or "0" <= character <= "9":
-            match = _JS_NUMBER.match(text, index)
-            if match is None:
-                raise ValueError("invalid JSON number")
-            out.append(json.dumps(f"{_JS_TOKEN_PREFIX}number:{_js_canonical_number(match.group())}"))
-            index = match.end()
-            continue
-        out.append(character)
-        index += 1
+    for match in _JS_TOKENS.finditer(text):
+        kind = match.lastgroup
+        token = match.group()
+        if kind == "string":
+            # Only an escaped NUL can open a decoded string with the prefix (a raw one is invalid JSON,
+            # which the final parse rejects just as JSON.parse would).
+            if token.startswith('"\\u0000'):
+                decoded = json.loads(token)
+                if decoded.startswith(_JS_TOKEN_PREFIX):
+                    token = json.dumps(f"{_JS_TOKEN_PREFIX}string:{decoded}", ensure_ascii=False)
+        elif kind == "number":
+            token = f'"\\u0000openai-agents-json:number:{_js_canonical_number(token)}"'
+        elif kind == "bad":
+            raise ValueError("invalid JSON number")
+        out.append(token)
     return "".join(out)
 
 
@@ -163,34 +149,32 @@ def _js_canonical_number(value: str) -> str:
     return f"{'-' if negative else ''}{stripped}e{exponent}"
 
 
-def _js_key_order(keys: list[str]) -> list[str]:
-    """Key order of ``Object.fromEntries`` over sorted entries: array indexes first, numerically."""
-    indexes = sorted((k for k in keys if _is_array_index(k)), key=int)
-    others = sorted(
-        (k for k in keys if not _is_array_index(k)), key=lambda k: k.encode("utf-16-be", "surrogatepass")
-    )
-    return indexes + others
+def _utf16_order(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
 
 
-def _is_array_index(key: str) -> bool:
-    return _ARRAY_INDEX.fullmatch(key) is not None and int(key) <= _MAX_ARRAY_INDEX
-
-
-def _js_string(value: str) -> str:
-    encoded = json.dumps(value, ensure_ascii=False)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
-
-
-def _js_stringify(value: Any) -> str:
-    """``JSON.stringify`` with keys sorted as ``stableStringify`` sorts them (values hold no numbers)."""
+def _js_ordered(value: Any) -> Any:
+    """Objects re-built in the key order ``Object.fromEntries`` gives sorted entries: array-index keys first,
+    numerically, then the rest by UTF-16 code units (Python's code-point order differs only above U+FFFF)."""
     if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(f"{_js_string(k)}:{_js_stringify(value[k])}" for k in _js_key_order(list(value)))
-            + "}"
-        )
+        keys = sorted(value)
+        if any(k[:1].isdigit() or (k and max(k) > "\uffff") for k in keys):
+            indexes = sorted(
+                (k for k in keys if _ARRAY_INDEX.fullmatch(k) and int(k) <= _MAX_ARRAY_INDEX), key=int
+            )
+            rest = set(keys) - set(indexes)
+            keys = indexes + sorted(rest, key=_utf16_order)
+        return {k: _js_ordered(value[k]) for k in keys}
     if isinstance(value, list):
-        return "[" + ",".join(_js_stringify(v) for v in value) + "]"
-    if isinstance(value, str):
-        return _js_string(value)
-    return json.dumps(value)
+        return [_js_ordered(v) for v in value]
+    return value
+
+
+def _js_json(value: Any) -> str:
+    """``JSON.stringify`` of an already ordered value that holds no numbers.
+
+    ``json.dumps`` escapes exactly what ``JSON.stringify`` escapes, except lone surrogates, which
+    JavaScript writes as ``\\udXXX`` escapes.
+    """
+    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
