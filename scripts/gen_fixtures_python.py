@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "conformance"))
 
-import pyruntime  # noqa: E402
+import pyruntime
 
 
 async def generate(out: Path) -> None:
