@@ -1,0 +1,263 @@
+"""``TimestepSession``: the Agents SDK ``Session`` protocol on the timestep store.
+
+Every operation is one autocommit statement, so one round trip:
+
+- ``add_items`` upserts the session row (which locks it until the statement commits, so concurrent writers
+  to one session never interleave their items), records the operation id if one is given, and inserts the
+  items in order; a write whose operation id was already recorded inserts nothing.
+- ``get_items`` reads the last N items as one ``json_agg`` text value, parsed once with orjson.
+- ``pop_item`` deletes the newest item that no other caller is popping (``FOR UPDATE SKIP LOCKED``), so two
+  concurrent callers never receive the same item.
+- ``clear_session`` deletes the items but keeps the session row and its recorded operation ids: a write
+  retried after a clear is still applied at most once. ``delete`` removes the session entirely.
+
+The class implements the protocol structurally (the SDK marks ``SessionABC`` internal) and does not import
+the SDK at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import orjson
+
+from timestep.errors import SessionItemError
+from timestep.store import Store, resolve_store
+
+if TYPE_CHECKING:
+    from agents.items import TResponseInputItem
+    from agents.memory.session_settings import SessionSettings
+
+__all__ = ["SessionInfo", "TimestepSession", "current_run_id"]
+
+current_run_id: ContextVar[str | None] = ContextVar("timestep_current_run_id", default=None)
+"""The run whose items are being added; ``add_items`` tags the rows it inserts with it."""
+
+_T = TypeVar("_T")
+
+# -- SQL: one statement per operation ---------------------------------------------------------------------
+
+_ADD_ITEMS = """
+WITH s AS (
+    INSERT INTO timestep_sessions AS t (session_id) VALUES (%(session_id)s)
+    ON CONFLICT (session_id) DO UPDATE SET updated_at = now()
+    RETURNING t.session_id
+), op AS (
+    INSERT INTO timestep_session_operations (session_id, operation_id)
+    SELECT s.session_id, %(operation_id)s::text FROM s WHERE %(operation_id)s::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+INSERT INTO timestep_session_items (session_id, item, run_id)
+SELECT s.session_id, i.item, %(run_id)s::text
+FROM s, unnest(%(items)s::json[]) WITH ORDINALITY AS i (item, n)
+WHERE %(operation_id)s::text IS NULL OR EXISTS (SELECT 1 FROM op)
+ORDER BY i.n
+"""
+
+_GET_ALL = """
+SELECT json_agg(item ORDER BY id)::text FROM timestep_session_items WHERE session_id = %s
+"""
+
+_GET_LAST = """
+SELECT json_agg(item ORDER BY id)::text FROM (
+    SELECT id, item FROM timestep_session_items WHERE session_id = %s ORDER BY id DESC LIMIT %s
+) AS last
+"""
+
+_POP_ITEM = """
+WITH d AS (
+    DELETE FROM timestep_session_items
+    WHERE id = (
+        SELECT id FROM timestep_session_items WHERE session_id = %(session_id)s
+        ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING item::text AS item
+), touched AS (
+    UPDATE timestep_sessions SET updated_at = now()
+    WHERE session_id = %(session_id)s AND EXISTS (SELECT 1 FROM d)
+)
+SELECT item FROM d
+"""
+
+_CLEAR = """
+WITH d AS (DELETE FROM timestep_session_items WHERE session_id = %(session_id)s)
+UPDATE timestep_sessions SET updated_at = now() WHERE session_id = %(session_id)s
+"""
+
+_DELETE = "DELETE FROM timestep_sessions WHERE session_id = %s"
+
+_COUNT = "SELECT count(*) FROM timestep_session_items WHERE session_id = %s"
+
+_LIST = """
+SELECT s.session_id, count(i.id), s.created_at, s.updated_at
+FROM timestep_sessions AS s LEFT JOIN timestep_session_items AS i ON i.session_id = s.session_id
+GROUP BY s.session_id
+ORDER BY s.updated_at DESC, s.session_id
+"""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session of the store: its id, how many items it holds, when it was created and last written."""
+
+    session_id: str
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TimestepSession:
+    """Conversation history of one session, kept in a timestep store (the default store when none is given).
+
+    Pass it as ``session=`` to ``Runner.run``; it satisfies ``agents.memory.Session``. Nothing is opened
+    when it is constructed.
+    """
+
+    session_settings: SessionSettings | None = None
+
+    def __init__(
+        self,
+        session_id: str,
+        store: Store | None = None,
+        *,
+        session_settings: SessionSettings | None = None,
+    ) -> None:
+        if not isinstance(session_id, str) or not session_id:
+            raise TypeError("session_id must be a non-empty string")
+        self.session_id = session_id
+        self.session_settings = session_settings
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"<TimestepSession {self.session_id!r}>"
+
+    @property
+    def store(self) -> Store:
+        """The store this session writes to (the running loop's default store when none was given)."""
+        return resolve_store(self._store)
+
+    async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
+        """The latest ``limit`` items (all when None) in the order they were added.
+
+        When ``limit`` is None the session settings' limit applies. ``limit=0`` gives no items and a negative
+        limit gives all of them, as ``SQLiteSession`` does.
+        """
+        if limit is None and self.session_settings is not None:
+            limit = self.session_settings.limit
+        if limit == 0:
+            return []
+        async with self.store.connection() as conn:
+            if limit is None or limit < 0:
+                cur = await conn.execute(_GET_ALL, (self.session_id,))
+            else:
+                cur = await conn.execute(_GET_LAST, (self.session_id, limit))
+            row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return []
+        return cast("list[TResponseInputItem]", orjson.loads(row[0]))
+
+    async def add_items(self, items: list[TResponseInputItem], *, operation_id: str | None = None) -> None:
+        """Append ``items`` in one atomic write.
+
+        With an ``operation_id``, the write is applied at most once per session: repeating it (a retry after
+        a lost acknowledgement, say) changes nothing, even after ``clear_session``.
+        """
+        encoded = encode_items(items)
+        if not encoded:
+            return
+        params = {
+            "session_id": self.session_id,
+            "operation_id": operation_id,
+            "run_id": current_run_id.get(),
+            "items": encoded,
+        }
+        await _await_mutation(self._execute(_ADD_ITEMS, params))
+
+    async def pop_item(self) -> TResponseInputItem | None:
+        """Remove and return the newest item, or None when the session is empty.
+
+        Concurrent callers never receive the same item: an item another caller is popping is skipped.
+        """
+        row = await _await_mutation(self._fetch_one(_POP_ITEM, {"session_id": self.session_id}))
+        if row is None:
+            return None
+        return cast("TResponseInputItem", orjson.loads(row[0]))
+
+    async def clear_session(self) -> None:
+        """Delete every item; the session and its applied operation ids remain."""
+        await _await_mutation(self._execute(_CLEAR, {"session_id": self.session_id}))
+
+    async def delete(self) -> None:
+        """Delete the session with its items and its applied operation ids."""
+        await _await_mutation(self._execute(_DELETE, (self.session_id,)))
+
+    async def count(self) -> int:
+        """How many items the session holds."""
+        row = await self._fetch_one(_COUNT, (self.session_id,))
+        return int(row[0]) if row is not None else 0
+
+    @staticmethod
+    async def list_sessions(store: Store | None = None) -> list[SessionInfo]:
+        """Every session of the store, the most recently written first."""
+        async with resolve_store(store).connection() as conn:
+            cur = await conn.execute(_LIST)
+            rows = await cur.fetchall()
+        return [SessionInfo(str(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+    async def _execute(self, query: str, params: Any) -> None:
+        async with self.store.connection() as conn:
+            await conn.execute(query, params)
+
+    async def _fetch_one(self, query: str, params: Any) -> tuple[Any, ...] | None:
+        async with self.store.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchone()
+
+
+def encode_items(items: object) -> list[str]:
+    """Each item as JSON text; a ``SessionItemError`` naming the first item that cannot be stored."""
+    if isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
+        raise SessionItemError(
+            f"add_items expects a list of items (mappings), not {type(items).__name__}", index=0
+        )
+    encoded: list[str] = []
+    for index, item in enumerate(cast("list[object]", items)):
+        if not isinstance(item, Mapping):
+            raise SessionItemError(
+                f"item {index} is a {type(item).__name__}, not a mapping; session items are JSON objects "
+                "such as {'role': 'user', 'content': '...'} (convert SDK objects with to_input_item())",
+                index=index,
+            )
+        try:
+            encoded.append(orjson.dumps(item if isinstance(item, dict) else dict(item)).decode())
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise SessionItemError(
+                f"item {index} is not JSON-serialisable ({exc}); store plain JSON values only", index=index
+            ) from exc
+    return encoded
+
+
+async def _await_mutation(awaitable: Awaitable[_T]) -> _T:
+    """Finish a write even if the caller is cancelled, then re-raise the cancellation.
+
+    A cancelled caller therefore never leaves it unknown whether its write happened: the write completes
+    (or fails) and only then does the cancellation propagate.
+    """
+    task = asyncio.ensure_future(awaitable)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError as exc:
+            cancelled = cancelled or exc
+    if cancelled is not None:
+        if not task.cancelled():
+            task.exception()  # retrieved, so an error of the write is not reported as never retrieved
+        raise cancelled
+    return task.result()
