@@ -75,7 +75,7 @@ async def test_second_process_uses_the_running_server(embedded_dir: Path, embedd
     owner = EmbeddedServer(embedded_dir, 1).status()
     assert owner.running and owner.pid
     worker = start_worker(embedded_dir, "second", 5)
-    out, err = worker.communicate(timeout=60)
+    _, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert EmbeddedServer(embedded_dir, 1).status().pid == owner.pid
     assert await stored_keys(embedded_store) == {f"second-{i:05d}" for i in range(5)}

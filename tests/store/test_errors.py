@@ -22,8 +22,7 @@ from timestep.errors import (
     ServerLockedError,
     TimestepError,
 )
-from timestep.store import open_store
-from timestep.store import node_runtime
+from timestep.store import node_runtime, open_store
 from timestep.store.embedded_server import EmbeddedServer
 
 

@@ -1,0 +1,237 @@
+"""SQL for run rows, snapshots, tool calls and usage: plain functions over a connection.
+
+Kept apart from the SDK so that the command line and other languages' readers share one description of
+the tables, and so that a caller can put several of these writes in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from timestep.snapshots import EncodedSnapshot
+
+RunStatus = str  # 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled'
+FINISHED_STATUSES = ("completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    agent_name: str
+    status: RunStatus
+    session_id: str | None
+    language: str
+    owner: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: int
+    run_id: str
+    kind: str
+    language: str
+    sdk_version: str
+    schema_version: str
+    size_bytes: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ToolCallRow:
+    call_id: str
+    tool_name: str
+    agent_name: str | None
+    arguments: str | None
+    output: str | None
+    status: str
+    needs_approval: bool
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_message: str | None
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    agent_name: str | None
+    provider: str | None
+    model: str | None
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    total_tokens: int
+
+
+_RUN_COLUMNS = "run_id, agent_name, status, session_id, language, owner, error, created_at, updated_at"
+
+
+async def insert_run(
+    conn: AsyncConnection[Any], run_id: str, agent_name: str, session_id: str | None, input_json: str | None,
+    owner: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, owner)"
+        " VALUES (%s, %s, 'running', %s, %s, %s)",
+        (run_id, agent_name, session_id, input_json, owner),
+    )
+
+
+async def get_run(conn: AsyncConnection[Any], run_id: str, *, for_update: bool = False) -> RunRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    cur = await conn.execute(f"SELECT {_RUN_COLUMNS} FROM timestep_runs WHERE run_id = %s{lock}", (run_id,))
+    row = await cur.fetchone()
+    return RunRow(*row) if row else None
+
+
+async def set_run_status(
+    conn: AsyncConnection[Any], run_id: str, status: RunStatus, *, owner: str | None = None,
+    final_output_json: str | None = None, error: str | None = None,
+) -> None:
+    finished = status in FINISHED_STATUSES
+    await conn.execute(
+        "UPDATE timestep_runs SET status = %s, owner = %s, final_output = %s, error = %s, updated_at = now(),"
+        " finished_at = CASE WHEN %s THEN now() ELSE NULL END WHERE run_id = %s",
+        (status, owner, final_output_json, error, finished, run_id),
+    )
+
+
+async def insert_snapshot(conn: AsyncConnection[Any], run_id: str, kind: str, snapshot: EncodedSnapshot) -> int:
+    cur = await conn.execute(
+        "INSERT INTO timestep_run_snapshots (run_id, kind, language, sdk_version, schema_version, state,"
+        " size_bytes) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (run_id, kind, snapshot.language, snapshot.sdk_version, snapshot.schema_version, snapshot.text,
+         snapshot.size_bytes),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def latest_snapshot(conn: AsyncConnection[Any], run_id: str) -> tuple[SnapshotInfo, str] | None:
+    cur = await conn.execute(
+        "SELECT id, run_id, kind, language, sdk_version, schema_version, size_bytes, created_at, state::text"
+        " FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1",
+        (run_id,),
+    )
+    row = await cur.fetchone()
+    return (SnapshotInfo(*row[:8]), row[8]) if row else None
+
+
+async def list_snapshots(conn: AsyncConnection[Any], run_id: str) -> list[SnapshotInfo]:
+    cur = await conn.execute(
+        "SELECT id, run_id, kind, language, sdk_version, schema_version, size_bytes, created_at"
+        " FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id",
+        (run_id,),
+    )
+    return [SnapshotInfo(*row) for row in await cur.fetchall()]
+
+
+async def get_snapshot(conn: AsyncConnection[Any], run_id: str, snapshot_id: int) -> str | None:
+    cur = await conn.execute(
+        "SELECT state::text FROM timestep_run_snapshots WHERE run_id = %s AND id = %s", (run_id, snapshot_id)
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def delete_snapshots(conn: AsyncConnection[Any], run_id: str, snapshot_id: int | None = None) -> int:
+    if snapshot_id is None:
+        cur = await conn.execute("DELETE FROM timestep_run_snapshots WHERE run_id = %s", (run_id,))
+    else:
+        cur = await conn.execute(
+            "DELETE FROM timestep_run_snapshots WHERE run_id = %s AND id = %s", (run_id, snapshot_id)
+        )
+    return cur.rowcount
+
+
+async def record_tool_calls(
+    conn: AsyncConnection[Any], run_id: str, calls: Sequence[tuple[str, str, str | None, str]]
+) -> None:
+    """Insert calls as (call_id, tool_name, agent_name, arguments); a call seen again is left as it is."""
+    if not calls:
+        return
+    await conn.execute(
+        "INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status)"
+        " SELECT %s, c, t, a, g, 'running' FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+        " AS x(c, t, a, g) ON CONFLICT (run_id, call_id) DO NOTHING",
+        (run_id, [c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls], [c[3] for c in calls]),
+    )
+
+
+async def finish_tool_calls(
+    conn: AsyncConnection[Any], run_id: str, outputs: Sequence[tuple[str, str, str]]
+) -> None:
+    """Set (call_id, output, status) for calls that ran or were refused."""
+    if not outputs:
+        return
+    await conn.execute(
+        "UPDATE timestep_tool_calls AS t SET output = x.o, status = x.s, finished_at = now()"
+        " FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(c, o, s)"
+        " WHERE t.run_id = %s AND t.call_id = x.c",
+        ([o[0] for o in outputs], [o[1] for o in outputs], [o[2] for o in outputs], run_id),
+    )
+
+
+async def mark_pending_approval(
+    conn: AsyncConnection[Any], run_id: str, calls: Sequence[tuple[str, str, str | None, str]]
+) -> None:
+    """Record the calls an interruption waits on, as (call_id, tool_name, agent_name, arguments)."""
+    if not calls:
+        return
+    await conn.execute(
+        "INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status,"
+        " needs_approval) SELECT %s, c, t, a, g, 'pending_approval', true"
+        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS x(c, t, a, g)"
+        " ON CONFLICT (run_id, call_id) DO UPDATE SET needs_approval = true,"
+        " status = CASE WHEN timestep_tool_calls.decision IS NULL THEN 'pending_approval'"
+        " ELSE timestep_tool_calls.status END",
+        (run_id, [c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls], [c[3] for c in calls]),
+    )
+
+
+async def list_tool_calls(conn: AsyncConnection[Any], run_id: str) -> list[ToolCallRow]:
+    cur = await conn.execute(
+        "SELECT call_id, tool_name, agent_name, arguments, output, status, needs_approval, decision,"
+        " decided_by, decided_at, decision_message FROM timestep_tool_calls WHERE run_id = %s"
+        " ORDER BY created_at, call_id",
+        (run_id,),
+    )
+    return [ToolCallRow(*row) for row in await cur.fetchall()]
+
+
+async def record_usage(conn: AsyncConnection[Any], run_id: str, records: Sequence[UsageRecord]) -> None:
+    if not records:
+        return
+    columns = list(zip(*(
+        (r.agent_name, r.provider, r.model, r.requests, r.input_tokens, r.output_tokens, r.cached_tokens,
+         r.reasoning_tokens, r.total_tokens) for r in records
+    ), strict=True))
+    await conn.execute(
+        "INSERT INTO timestep_usage (run_id, agent_name, provider, model, requests, input_tokens,"
+        " output_tokens, cached_tokens, reasoning_tokens, total_tokens)"
+        " SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::bigint[],"
+        " %s::bigint[], %s::bigint[], %s::bigint[])",
+        (run_id, *(list(c) for c in columns)),
+    )
+
+
+async def usage_totals(conn: AsyncConnection[Any], run_id: str) -> UsageRecord:
+    cur = await conn.execute(
+        "SELECT coalesce(sum(requests), 0), coalesce(sum(input_tokens), 0),"
+        " coalesce(sum(output_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(reasoning_tokens), 0),"
+        " coalesce(sum(total_tokens), 0) FROM timestep_usage WHERE run_id = %s",
+        (run_id,),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return UsageRecord(None, None, None, *(int(v) for v in row))

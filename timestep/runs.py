@@ -1,0 +1,331 @@
+"""Durable runs: ``run_agent``, ``resume_run`` and ``consume_result``.
+
+A run is a row from its first step: while it runs, its tool calls and usage are recorded as they happen;
+when it stops for approvals it is stored as ``interrupted`` with a snapshot and its pending calls, in one
+transaction; when it ends, as ``completed`` (or ``failed``/``cancelled``) with a final snapshot. Resuming
+claims the run in one transaction, so two processes can never both resume it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState, TResponseInputItem
+from agents.items import HandoffOutputItem, ToolCallOutputItem
+from agents.models.interface import ModelProvider
+from agents.stream_events import StreamEvent
+
+from timestep import run_records
+from timestep.errors import AlreadyResumingError, RunNotFoundError, RunNotResumableError
+from timestep.ownership import current_owner, owner_is_alive
+from timestep.recorder import RunRecorder, json_text
+from timestep.session import TimestepSession, current_run_id
+from timestep.snapshots import decode_state, encode_state
+from timestep.store import Store, resolve_store
+
+RunInput = str | list[TResponseInputItem] | RunState[Any, Any]
+
+
+class TimestepRunResult:
+    """The SDK's result of a finished or interrupted run, plus the id it is stored under."""
+
+    def __init__(self, result: RunResult, run_id: str) -> None:
+        self._result = result
+        self.run_id = run_id
+        self._state: RunState[Any, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+    @property
+    def sdk_result(self) -> RunResult:
+        return self._result
+
+    @property
+    def state(self) -> RunState[Any, Any]:
+        """The run's state, to approve or reject interruptions in place and run on."""
+        if self._state is None:
+            self._state = self._result.to_state()
+        return self._state
+
+
+class TimestepStreamingResult:
+    """The SDK's streaming result; the run is stored as finished once its events have been drained."""
+
+    def __init__(self, result: RunResultStreaming, run_id: str, finish: Callable[[], Awaitable[None]],
+                 fail: Callable[[BaseException], Awaitable[None]]) -> None:
+        self._result = result
+        self.run_id = run_id
+        self._finish = finish
+        self._fail = fail
+        self._done = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+    @property
+    def sdk_result(self) -> RunResultStreaming:
+        return self._result
+
+    @property
+    def state(self) -> RunState[Any, Any]:
+        return self._result.to_state()
+
+    @property
+    def is_finished(self) -> bool:
+        return self._done
+
+    async def stream_events(self) -> AsyncIterator[StreamEvent]:
+        """The SDK's events; after the last one the run's outcome is committed to the store."""
+        try:
+            async for event in self._result.stream_events():
+                yield event
+        except BaseException as exc:
+            if not self._done:
+                self._done = True
+                await self._fail(exc)
+            raise
+        if not self._done:
+            self._done = True
+            await self._finish()
+
+
+async def consume_result(result: Any) -> Any:
+    """Drain a streaming result and return it finished; a finished result is returned as is."""
+    if isinstance(result, TimestepStreamingResult):
+        if not result.is_finished:
+            async for _ in result.stream_events():
+                pass
+        return result
+    if isinstance(result, RunResultStreaming):
+        async for _ in result.stream_events():
+            pass
+    return result
+
+
+async def run_agent(
+    agent: Agent[Any],
+    input: RunInput,
+    session: Any = None,
+    stream: bool = False,
+    *,
+    store: Store | None = None,
+    run_id: str | None = None,
+    run_config: RunConfig | None = None,
+    context: Any = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+) -> Any:
+    """Run ``agent`` on ``input`` (text, input items, or a ``RunState``) with everything recorded.
+
+    Returns a ``TimestepRunResult`` (or, with ``stream=True``, a ``TimestepStreamingResult`` to drain with
+    ``stream_events()`` or ``consume_result``). Passing a ``RunState`` with the ``run_id`` of a stored run
+    continues that run (claiming it first); without a ``run_id`` it starts a new stored run.
+    """
+    store = resolve_store(store)
+    await store.open()
+    session_id = getattr(session, "session_id", None)
+    if run_id is not None and isinstance(input, RunState) and await _exists(store, run_id):
+        await _claim(store, run_id)
+    else:
+        run_id = run_id or uuid.uuid4().hex
+        async with store.connection() as conn:
+            await run_records.insert_run(
+                conn, run_id, agent.name, session_id, _input_json(input), current_owner()
+            )
+    return await _execute(
+        agent, input, run_id, store=store, session=session, stream=stream,
+        run_config=_with_provider(run_config, model_provider), context=context, max_turns=max_turns,
+    )
+
+
+async def resume_run(
+    agent: Agent[Any],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Any = None,
+    stream: bool = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+) -> Any:
+    """Resume an interrupted run from its latest snapshot, applying the decisions stored for it.
+
+    Exactly one process can resume a run: a second gets ``AlreadyResumingError``. A run whose process died
+    while running can be resumed from its latest snapshot (its tools may then run again).
+    """
+    store = resolve_store(store)
+    run = await _claim(store, run_id)
+    try:
+        async with store.connection() as conn:
+            latest = await run_records.latest_snapshot(conn, run_id)
+            decisions = {call.call_id: call for call in await run_records.list_tool_calls(conn, run_id)}
+        if latest is None:
+            raise RunNotResumableError(f"run {run_id} has no snapshot to resume from")
+        state = await decode_state(agent, latest[1])
+        for item in state.get_interruptions():
+            call = decisions.get(str(_call_id(item.raw_item)))
+            if call is not None and call.decision == "approved":
+                state.approve(item)
+            elif call is not None and call.decision == "rejected":
+                state.reject(item, rejection_message=call.decision_message)
+    except BaseException:
+        await _release(store, run_id, run.status)
+        raise
+    if session is None and run.session_id is not None:
+        session = TimestepSession(run.session_id, store=store)
+    return await _execute(
+        agent, state, run_id, store=store, session=session, stream=stream,
+        run_config=_with_provider(run_config, model_provider), context=None, max_turns=max_turns,
+    )
+
+
+async def _execute(
+    agent: Agent[Any], input: RunInput, run_id: str, *, store: Store, session: Any, stream: bool,
+    run_config: RunConfig, context: Any, max_turns: int | None,
+) -> Any:
+    recorder = RunRecorder(store, run_id, _model_describer(run_config))
+    options: dict[str, Any] = {"context": context, "hooks": recorder, "run_config": run_config, "session": session}
+    if max_turns is not None:
+        options["max_turns"] = max_turns
+    token = current_run_id.set(run_id)
+    try:
+        if stream:
+            streamed = Runner.run_streamed(agent, input, **options)
+            return TimestepStreamingResult(
+                streamed, run_id,
+                finish=lambda: _finish(recorder, streamed),
+                fail=lambda exc: _fail(recorder, exc),
+            )
+        try:
+            result = await Runner.run(agent, input, **options)
+        except BaseException as exc:
+            await _fail(recorder, exc)
+            raise
+        await _finish(recorder, result)
+        return TimestepRunResult(result, run_id)
+    finally:
+        current_run_id.reset(token)
+
+
+async def _finish(recorder: RunRecorder, result: RunResult | RunResultStreaming) -> None:
+    """Commit the run's outcome: pending calls and snapshot, or final output and snapshot, at once."""
+    for item in result.new_items:
+        if isinstance(item, ToolCallOutputItem | HandoffOutputItem):
+            recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
+    await recorder.flush()
+    snapshot = encode_state(result.to_state())
+    interruptions = result.interruptions
+    async with recorder.store.connection() as conn, conn.pipeline(), conn.transaction():
+        await recorder.write_pending(conn)
+        if interruptions:
+            await run_records.mark_pending_approval(conn, recorder.run_id, [
+                (str(_call_id(i.raw_item)), i.name or "", i.agent.name, str(_field(i.raw_item, "arguments") or ""))
+                for i in interruptions
+            ])
+            await run_records.insert_snapshot(conn, recorder.run_id, "interrupted", snapshot)
+            await run_records.set_run_status(conn, recorder.run_id, "interrupted")
+        else:
+            await run_records.insert_snapshot(conn, recorder.run_id, "final", snapshot)
+            await run_records.set_run_status(
+                conn, recorder.run_id, "completed", final_output_json=json_text(result.final_output)
+            )
+
+
+async def _fail(recorder: RunRecorder, exc: BaseException) -> None:
+    status = "cancelled" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
+    try:
+        await recorder.flush()
+    finally:
+        async with recorder.store.connection() as conn:
+            await run_records.set_run_status(conn, recorder.run_id, status, error=f"{type(exc).__name__}: {exc}")
+
+
+async def _claim(store: Store, run_id: str) -> run_records.RunRow:
+    """Take a run for this process in one transaction, or explain why it cannot be resumed."""
+    async with store.transaction() as conn:
+        run = await run_records.get_run(conn, run_id, for_update=True)
+        if run is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
+        if run.status == "running" and owner_is_alive(run.owner):
+            raise AlreadyResumingError(
+                f"run {run_id} is already running or resuming in process {run.owner}; wait for it to stop"
+            )
+        if run.status in run_records.FINISHED_STATUSES:
+            raise RunNotResumableError(f"run {run_id} is {run.status}; there is nothing to resume")
+        undecided = [
+            c for c in await run_records.list_tool_calls(conn, run_id) if c.status == "pending_approval"
+        ]
+        if undecided:
+            listing = ", ".join(f"{c.call_id} ({c.tool_name})" for c in undecided)
+            raise RunNotResumableError(
+                f"run {run_id} still waits for decisions on {listing}: approve or reject them first "
+                f"(`timestep approve {run_id}` or `timestep reject {run_id} CALL`)"
+            )
+        await run_records.set_run_status(conn, run_id, "running", owner=current_owner())
+    return run
+
+
+async def _release(store: Store, run_id: str, previous_status: str) -> None:
+    """Give a claimed run back when resuming it failed before it started."""
+    async with store.connection() as conn:
+        await run_records.set_run_status(conn, run_id, previous_status)
+
+
+async def _exists(store: Store, run_id: str) -> bool:
+    async with store.connection() as conn:
+        return await run_records.get_run(conn, run_id) is not None
+
+
+def _with_provider(run_config: RunConfig | None, model_provider: ModelProvider | None) -> RunConfig:
+    """The caller's run config, with timestep's model routing when the caller chose no provider."""
+    if model_provider is not None:
+        return dataclasses.replace(run_config or RunConfig(), model_provider=model_provider)
+    if run_config is not None:
+        return run_config
+    from timestep.models import MultiModelProvider
+
+    return RunConfig(model_provider=MultiModelProvider())
+
+
+def _model_describer(run_config: RunConfig) -> Callable[[Agent[Any]], tuple[str | None, str | None]]:
+    """How usage is attributed: the provider and model name behind each agent's model."""
+    cache: dict[str, tuple[str | None, str | None]] = {}
+
+    def describe(agent: Agent[Any]) -> tuple[str | None, str | None]:
+        if agent.name not in cache:
+            model = run_config.model or agent.model
+            if model is None or isinstance(model, str):
+                resolve = getattr(run_config.model_provider, "resolve", None)
+                if callable(resolve):
+                    resolved = resolve(model)
+                    cache[agent.name] = (resolved.provider, resolved.model)
+                else:
+                    cache[agent.name] = (type(run_config.model_provider).__name__, model)
+            else:
+                cache[agent.name] = (type(model).__name__, getattr(model, "model", None))
+        return cache[agent.name]
+
+    return describe
+
+
+def _input_json(input: RunInput) -> str | None:
+    return None if isinstance(input, RunState) else json_text(input)
+
+
+def _field(raw: Any, name: str) -> Any:
+    return raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+
+
+def _call_id(raw: Any) -> Any:
+    return _field(raw, "call_id")
+
+
+def _raw_output(raw: Any) -> Any:
+    return _field(raw, "output")
+
