@@ -80,3 +80,6 @@ async def embedded_store(embedded_dir: Path) -> AsyncIterator[Store]:
     async with open_store(embedded_dir) as opened:
         await empty_tables(opened)
         yield opened
+
+
+os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")  # tests make no network calls

@@ -171,11 +171,13 @@ async def record_tool_calls(
 async def finish_tool_calls(
     conn: AsyncConnection[Any], run_id: str, outputs: Sequence[tuple[str, str, str]]
 ) -> None:
-    """Set (call_id, output, status) for calls that ran or were refused."""
+    """Set (call_id, output, status) for calls that ran; a rejected call keeps its status and gets the
+    message the model was given as its output."""
     if not outputs:
         return
     await conn.execute(
-        "UPDATE timestep_tool_calls AS t SET output = x.o, status = x.s, finished_at = now()"
+        "UPDATE timestep_tool_calls AS t SET output = x.o, finished_at = now(),"
+        " status = CASE WHEN t.status = 'rejected' THEN 'rejected' ELSE x.s END"
         " FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(c, o, s)"
         " WHERE t.run_id = %s AND t.call_id = x.c",
         ([o[0] for o in outputs], [o[1] for o in outputs], [o[2] for o in outputs], run_id),
