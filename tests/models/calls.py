@@ -62,9 +62,7 @@ async def ask(
 
 def function_calls(response: ModelResponse) -> list[tuple[str, str, str]]:
     """(name, arguments, call_id) of each function call in a model response."""
-    return [
-        (item.name, item.arguments, item.call_id) for item in response.output if item.type == "function_call"
-    ]
+    return [(item.name, item.arguments, item.call_id) for item in response.output if item.type == "function_call"]
 
 
 def output_text(response: ModelResponse) -> str:

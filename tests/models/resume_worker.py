@@ -24,9 +24,7 @@ async def main(state_path: Path) -> None:
     state.approve(pending)
     provider = MultiModelProvider()
     try:
-        result = await Runner.run(
-            agent, state, run_config=RunConfig(model_provider=provider, tracing_disabled=True)
-        )
+        result = await Runner.run(agent, state, run_config=RunConfig(model_provider=provider, tracing_disabled=True))
     finally:
         await provider.aclose()
     usage = result.context_wrapper.usage

@@ -47,9 +47,7 @@ TARGETS = {
         "ollama",
         "llama3",
         "llama3",
-        lambda host, closer: closer.provider(OllamaModelProvider(base_url=host, max_retries=0)).get_model(
-            "llama3"
-        ),
+        lambda host, closer: closer.provider(OllamaModelProvider(base_url=host, max_retries=0)).get_model("llama3"),
     ),
     "ollama-cloud": Target(
         "Ollama Cloud",
@@ -65,9 +63,9 @@ TARGETS = {
         "openai",
         "gpt-4.1",
         "gpt-4.1",
-        lambda host, closer: MultiModelProvider(
-            openai_client=closer.client(host), openai_use_responses=True
-        ).get_model("gpt-4.1"),
+        lambda host, closer: MultiModelProvider(openai_client=closer.client(host), openai_use_responses=True).get_model(
+            "gpt-4.1"
+        ),
     ),
     "openai-chat": Target(
         "OpenAI",

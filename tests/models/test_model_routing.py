@@ -192,13 +192,9 @@ def add(a: int, b: int) -> int:
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_runner_uses_the_provider_end_to_end(
-    ollama_server: WireServer, closer: Closer, stream: bool
-) -> None:
+async def test_runner_uses_the_provider_end_to_end(ollama_server: WireServer, closer: Closer, stream: bool) -> None:
     """A full Runner loop: tool call, tool output sent back, final answer, usage summed."""
-    provider = closer.provider(
-        MultiModelProvider(provider_map=_ollama_map(ollama_server), openai_api_key="sk-unused")
-    )
+    provider = closer.provider(MultiModelProvider(provider_map=_ollama_map(ollama_server), openai_api_key="sk-unused"))
     ollama_server.enqueue(
         Reply(tool_calls=(ToolCall("add", {"a": 2, "b": 3}, "call_add"),), input_tokens=20, output_tokens=5),
         Reply(text="2 + 3 = 5", input_tokens=30, output_tokens=6),

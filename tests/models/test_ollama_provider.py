@@ -32,9 +32,7 @@ def test_normalizes_hosts_like_the_ollama_cli(raw: str, host: str) -> None:
 
 
 def test_local_host_comes_from_argument_then_env_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert OllamaModelProvider().resolve("llama3") == ResolvedModel(
-        "ollama", "llama3", "http://localhost:11434/v1"
-    )
+    assert OllamaModelProvider().resolve("llama3") == ResolvedModel("ollama", "llama3", "http://localhost:11434/v1")
     monkeypatch.setenv("OLLAMA_HOST", "10.1.2.3:9999")
     assert OllamaModelProvider().resolve("llama3").base_url == "http://10.1.2.3:9999/v1"
     assert OllamaModelProvider(base_url="http://box:1").resolve("llama3").base_url == "http://box:1/v1"
@@ -42,9 +40,7 @@ def test_local_host_comes_from_argument_then_env_then_default(monkeypatch: pytes
 
 def test_cloud_models_resolve_to_ollama_cloud_without_the_suffix() -> None:
     provider = OllamaModelProvider(base_url="http://box:1")
-    assert provider.resolve("gpt-oss:120b-cloud") == ResolvedModel(
-        "ollama", "gpt-oss:120b", "https://ollama.com/v1"
-    )
+    assert provider.resolve("gpt-oss:120b-cloud") == ResolvedModel("ollama", "gpt-oss:120b", "https://ollama.com/v1")
     assert provider.resolve("llama3") == ResolvedModel("ollama", "llama3", "http://box:1/v1")
     everything_cloud = OllamaModelProvider(base_url="https://ollama.com")
     assert everything_cloud.resolve("gpt-oss:20b").base_url == "https://ollama.com/v1"
@@ -87,9 +83,7 @@ def test_model_name_is_required() -> None:
 
 
 async def test_explicit_api_key_goes_to_the_local_host(ollama_server: WireServer, closer: Closer) -> None:
-    provider = closer.provider(
-        OllamaModelProvider(api_key="proxy-key", base_url=ollama_server.base_url, max_retries=0)
-    )
+    provider = closer.provider(OllamaModelProvider(api_key="proxy-key", base_url=ollama_server.base_url, max_retries=0))
     ollama_server.enqueue(Reply(text="hi"))
     await ask(provider.get_model("llama3"), stream=False)
     assert ollama_server.requests[0].headers["authorization"] == "Bearer proxy-key"
@@ -98,9 +92,7 @@ async def test_explicit_api_key_goes_to_the_local_host(ollama_server: WireServer
 
 async def test_a_given_client_serves_every_model(ollama_server: WireServer, closer: Closer) -> None:
     provider = OllamaModelProvider(client=closer.client(ollama_server.url, api_key="mine"))
-    assert provider.resolve("qwen3:8b-cloud") == ResolvedModel(
-        "ollama", "qwen3:8b-cloud", ollama_server.base_url
-    )
+    assert provider.resolve("qwen3:8b-cloud") == ResolvedModel("ollama", "qwen3:8b-cloud", ollama_server.base_url)
     ollama_server.enqueue(Reply(text="proxied"))
     response = await ask(provider.get_model("qwen3:8b-cloud"), stream=False)
     assert output_text(response) == "proxied"
@@ -114,9 +106,7 @@ async def test_client_and_base_url_together_are_rejected(closer: Closer) -> None
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_settings_and_tools_reach_the_server(
-    ollama_server: WireServer, closer: Closer, stream: bool
-) -> None:
+async def test_settings_and_tools_reach_the_server(ollama_server: WireServer, closer: Closer, stream: bool) -> None:
     provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     ollama_server.enqueue(Reply(text="ok"))
     settings = ModelSettings(
@@ -145,9 +135,7 @@ async def test_settings_and_tools_reach_the_server(
 
 
 @pytest.mark.parametrize("stream", STREAM)
-async def test_tool_calls_and_usage_come_back(
-    ollama_server: WireServer, closer: Closer, stream: bool
-) -> None:
+async def test_tool_calls_and_usage_come_back(ollama_server: WireServer, closer: Closer, stream: bool) -> None:
     provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     parallel = (
         ToolCall("get_weather", {"city": "Paris"}, call_id="call_w1"),
@@ -168,14 +156,10 @@ async def test_tool_calls_and_usage_come_back(
     )
 
 
-async def test_stream_without_usage_when_the_caller_opts_out(
-    ollama_server: WireServer, closer: Closer
-) -> None:
+async def test_stream_without_usage_when_the_caller_opts_out(ollama_server: WireServer, closer: Closer) -> None:
     provider = closer.provider(OllamaModelProvider(base_url=ollama_server.url, max_retries=0))
     ollama_server.enqueue(Reply(text="no usage please"))
-    response = await ask(
-        provider.get_model("llama3"), stream=True, settings=ModelSettings(include_usage=False)
-    )
+    response = await ask(provider.get_model("llama3"), stream=True, settings=ModelSettings(include_usage=False))
     assert output_text(response) == "no usage please"
     assert ollama_server.requests[0].body["stream_options"] == {"include_usage": False}
     assert response.usage.total_tokens == 0

@@ -104,9 +104,7 @@ class WireServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 
@@ -174,9 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         streaming = bool(body.get("stream"))
         reply = item if isinstance(item, Reply) else Reply(text="this answer is cut short")
         if not streaming:
-            payload = (
-                _response_object(reply, model) if responses_api else _chat_completion(reply, model, state)
-            )
+            payload = _response_object(reply, model) if responses_api else _chat_completion(reply, model, state)
             encoded = json.dumps(payload).encode()
             if isinstance(item, Fault):
                 self._send_truncated(encoded)
@@ -317,9 +313,7 @@ def _chat_chunks(reply: Reply, model: str, flavour: Flavour, include_usage: bool
         yield chunk({"role": "assistant", "content": ""})
     for piece in _pieces(reply.text or ""):
         if piece:
-            yield chunk(
-                {"role": "assistant", "content": piece} if flavour == "ollama" else {"content": piece}
-            )
+            yield chunk({"role": "assistant", "content": piece} if flavour == "ollama" else {"content": piece})
     if flavour == "ollama" and reply.tool_calls:
         # Ollama sends a turn's tool calls whole, all in one delta.
         yield chunk(
@@ -441,9 +435,7 @@ def _response_events(reply: Reply, model: str) -> Iterator[bytes]:
         return _sse({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
 
     yield event("response.created", response=_response_object(reply, model, status="in_progress", output=[]))
-    yield event(
-        "response.in_progress", response=_response_object(reply, model, status="in_progress", output=[])
-    )
+    yield event("response.in_progress", response=_response_object(reply, model, status="in_progress", output=[]))
     for output_index, item in enumerate(_output_items(reply)):
         if item["type"] == "message":
             text = item["content"][0]["text"]

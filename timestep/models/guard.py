@@ -109,9 +109,7 @@ def provider_failure(
     return kind(message, provider=served.provider, host=host, model=served.model)
 
 
-def translate_error(
-    error: BaseException, served: ResolvedModel, hints: ProviderHints
-) -> ModelProviderError | None:
+def translate_error(error: BaseException, served: ResolvedModel, hints: ProviderHints) -> ModelProviderError | None:
     """The ``ModelProviderError`` for a transport or protocol failure, or ``None`` to re-raise as is."""
     host = served.base_url or _host_of(error)
 
@@ -257,9 +255,7 @@ class GuardedModel(Model):
             conversation_id=conversation_id,
             prompt=prompt,
         )
-        usage_expected = model_settings.include_usage is True and isinstance(
-            self.inner, OpenAIChatCompletionsModel
-        )
+        usage_expected = model_settings.include_usage is True and isinstance(self.inner, OpenAIChatCompletionsModel)
         finished = False
         try:
             async with _closing(events):

@@ -43,8 +43,7 @@ def normalize_host(raw: str) -> str:
 def _local_hints(model: str) -> ProviderHints:
     return ProviderHints(
         label="Ollama",
-        unreachable="Start Ollama with `ollama serve`, or set OLLAMA_HOST (or base_url=) "
-        "to the address it listens on.",
+        unreachable="Start Ollama with `ollama serve`, or set OLLAMA_HOST (or base_url=) to the address it listens on.",
         auth="This Ollama host wants credentials: pass api_key= to OllamaModelProvider.",
         not_found=f"Pull it with `ollama pull {model}`, or check the name with `ollama list`.",
     )
@@ -110,11 +109,7 @@ class OllamaModelProvider(ModelProvider):
             base_url = str(self._client.base_url).rstrip("/")
         else:
             local_is_cloud = self._is_cloud_host(self._local_host)
-            host = (
-                self._cloud_host
-                if model_name.endswith(CLOUD_SUFFIX) and not local_is_cloud
-                else self._local_host
-            )
+            host = self._cloud_host if model_name.endswith(CLOUD_SUFFIX) and not local_is_cloud else self._local_host
             base_url = f"{host}/v1"
         sent = model_name.removesuffix(CLOUD_SUFFIX) if self._is_cloud_host(host) else model_name
         return ResolvedModel(provider="ollama", model=sent, base_url=base_url)
