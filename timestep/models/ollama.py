@@ -65,7 +65,8 @@ class OllamaModelProvider(ModelProvider):
     Models whose name ends in ``-cloud``, and every model when ``base_url`` is the cloud host,
     go to Ollama Cloud with ``api_key`` or ``OLLAMA_API_KEY``; the cloud API takes the name
     without the suffix. ``OLLAMA_API_KEY`` is never sent to a local host; ``api_key`` is sent to
-    every host. With ``client``, every model goes to that client, as it is.
+    every host. With ``client``, every model goes to that client, under its own name (the
+    suffix is only removed when that client points at the cloud host).
 
     ``timeout`` (seconds) and ``max_retries`` configure the clients this provider creates
     (the ``openai`` defaults otherwise); ``cloud_host`` replaces ``https://ollama.com``.
