@@ -98,7 +98,7 @@ _LIST = """
 SELECT s.session_id, count(i.id), s.created_at, s.updated_at
 FROM timestep_sessions AS s LEFT JOIN timestep_session_items AS i ON i.session_id = s.session_id
 GROUP BY s.session_id
-ORDER BY s.updated_at DESC, s.session_id
+ORDER BY s.updated_at DESC, s.created_at DESC, s.session_id
 """
 
 
@@ -223,9 +223,7 @@ class TimestepSession:
 def encode_items(items: object) -> list[str]:
     """Each item as JSON text; a ``SessionItemError`` naming the first item that cannot be stored."""
     if isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
-        raise SessionItemError(
-            f"add_items expects a list of items (mappings), not {type(items).__name__}", index=0
-        )
+        raise SessionItemError(f"add_items expects a list of items (mappings), not {type(items).__name__}", index=0)
     encoded: list[str] = []
     for index, item in enumerate(cast("list[object]", items)):
         if not isinstance(item, Mapping):
