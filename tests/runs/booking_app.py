@@ -13,8 +13,6 @@ import os
 import sys
 import time
 
-from agents import function_tool
-
 from tests.runs.scenario import EXECUTED, book, booking_turns, host
 from timestep import approve, reject, resume_run, run_agent
 from timestep.session import TimestepSession

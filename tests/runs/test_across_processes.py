@@ -68,7 +68,8 @@ async def assert_consistent(store: Store) -> None:
         assert status in ("running", "interrupted", "completed")
         if status == "interrupted":
             assert owner is None
-    assert await rows(store, "SELECT run_id FROM timestep_tool_calls WHERE status = 'completed' AND output IS NULL") == []
+    finished_without_output = "SELECT run_id FROM timestep_tool_calls WHERE status = 'completed' AND output IS NULL"
+    assert await rows(store, finished_without_output) == []
     interrupted_without_snapshot = await rows(
         store, "SELECT r.run_id FROM timestep_runs r WHERE r.status = 'interrupted' AND NOT EXISTS"
                " (SELECT 1 FROM timestep_run_snapshots s WHERE s.run_id = r.run_id AND s.kind = 'interrupted')")
