@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -25,19 +26,29 @@ def _require_node() -> str:
     return node
 
 
-def run_js(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Resume every job in one Node process (start-up dominates); results in job order."""
-    node = _require_node()
+def _node_env() -> dict[str, str]:
+    """The trace id is part of what a resume must carry: tracing stays on even if the suite turns it off."""
+    return {k: v for k, v in os.environ.items() if k != "OPENAI_AGENTS_DISABLE_TRACING"}
+
+
+def node_json(script: str, payload: Any) -> Any:
+    """Run ``conformance/js/<script>`` with ``payload`` as JSON on stdin; its JSON stdout."""
     proc = subprocess.run(
-        [node, str(JS_DIR / "harness.mjs")],
-        input=json.dumps(jobs, ensure_ascii=False).encode("utf-8"),
+        [_require_node(), str(JS_DIR / script)],
+        input=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         capture_output=True,
         timeout=300,
         check=False,
+        env=_node_env(),
     )
     if proc.returncode != 0:
-        pytest.fail(f"TypeScript harness failed: {proc.stderr.decode('utf-8', 'replace')[-4000:]}")
-    results: list[dict[str, Any]] = json.loads(proc.stdout)
+        pytest.fail(f"{script} failed: {proc.stderr.decode('utf-8', 'replace')[-4000:]}")
+    return json.loads(proc.stdout)
+
+
+def run_js(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resume every job in one Node process (start-up is slow); results in job order."""
+    results: list[dict[str, Any]] = node_json("harness.mjs", jobs)
     assert [r["id"] for r in results] == [j["id"] for j in jobs]
     return results
 
@@ -46,15 +57,27 @@ def run_js_gen(out: Path) -> None:
     """Regenerate the TypeScript fixtures into ``out``."""
     node = _require_node()
     subprocess.run(
-        [node, str(JS_DIR / "gen_fixtures.mjs"), str(out)], check=True, capture_output=True, timeout=300
+        [node, str(JS_DIR / "gen_fixtures.mjs"), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=_node_env(),
     )
 
 
+_TRACKERS = ("tool_use_tracker", "toolUseTracker")
+
+
 def normalize(value: Any) -> Any:
-    """Equal-meaning encodings made equal: each SDK spells its handoff transfer message its own way
-    (``{"assistant": "x"}`` vs ``{"assistant":"x"}``); the translator carries history text unchanged."""
+    """Equal-meaning encodings made equal. Each SDK spells its handoff transfer message its own way
+    (``{"assistant": "x"}`` vs ``{"assistant":"x"}``; the translator carries history text unchanged), and
+    their tool-use trackers differ in history (Python appends every turn's tools, TypeScript keeps the
+    latest) while both only ask whether an agent has used tools."""
     if isinstance(value, dict):
-        return {k: normalize(v) for k, v in value.items()}
+        return {
+            k: {agent: bool(tools) for agent, tools in v.items()} if k in _TRACKERS else normalize(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [normalize(v) for v in value]
     if isinstance(value, str) and value.replace(" ", "").startswith(TRANSFER_PREFIX):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents import Agent, FunctionTool, RunConfig, Runner, RunState, ToolApprovalItem
 from agents.tool_context import ToolContext
-from agents.tracing import Span, Trace, TracingProcessor, set_trace_processors, trace
+from agents.tracing import Span, Trace, TracingProcessor, add_trace_processor, set_tracing_disabled, trace
 from openai.types.responses import ResponseOutputItem
 
 from timestep.testing import ScriptedModel, ScriptedTurn, TurnUsage
@@ -60,7 +62,18 @@ class _TraceRecorder(TracingProcessor):
 
 
 TRACES = _TraceRecorder()
-set_trace_processors([TRACES])
+add_trace_processor(TRACES)
+
+
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """Tracing on for one scenario run (the trace id is part of what a resume must carry), then back to
+    what the environment asks for (the test suite turns it off by default)."""
+    set_tracing_disabled(False)
+    try:
+        yield
+    finally:
+        set_tracing_disabled(os.environ.get("OPENAI_AGENTS_DISABLE_TRACING", "false").lower() in ("1", "true"))
 
 
 def load_scenarios() -> dict[str, dict[str, Any]]:
@@ -82,9 +95,7 @@ def _turns(specs: list[Mapping[str, Any]]) -> list[ScriptedTurn]:
             if "text" in item:
                 items.append(ScriptedModel.text(item["text"]))
             elif "tool_call" in item:
-                items.append(
-                    ScriptedModel.tool_call(item["tool_call"], item["arguments"], call_id=item["call_id"])
-                )
+                items.append(ScriptedModel.tool_call(item["tool_call"], item["arguments"], call_id=item["call_id"]))
             else:
                 items.append(ScriptedModel.handoff(item["handoff"], call_id=item["call_id"]))
         usage = spec.get("usage", {})
@@ -152,7 +163,7 @@ async def run_to_interruption(spec: Mapping[str, Any]) -> str:
     model = ScriptedModel(_turns(spec["turns"]), id_prefix="scripted")
     graph = build_graph(spec, model)
     t = spec["trace"]
-    with trace(t["workflow_name"], trace_id=t["id"], group_id=t["group_id"]):
+    with _tracing(), trace(t["workflow_name"], trace_id=t["id"], group_id=t["group_id"]):
         result = await Runner.run(
             graph.start,
             input_items(spec),
@@ -185,16 +196,15 @@ def _plain(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-async def resume(
-    spec: Mapping[str, Any], state_text: str, decisions: list[Mapping[str, Any]]
-) -> dict[str, Any]:
+async def resume(spec: Mapping[str, Any], state_text: str, decisions: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Load ``state_text``, apply ``decisions``, resume, and report what happened (JSON-ready)."""
     model = ScriptedModel(_turns(spec["resume_turns"]), id_prefix="resume")
     graph = build_graph(spec, model)
     state = await RunState.from_string(graph.start, state_text)
     _apply(state, decisions)
     before = len(TRACES.started)
-    result = await Runner.run(graph.start, state, max_turns=spec["max_turns"], run_config=RunConfig())
+    with _tracing():
+        result = await Runner.run(graph.start, state, max_turns=spec["max_turns"], run_config=RunConfig())
     interrupted = bool(result.interruptions)
     started = TRACES.started[before:]
     return {

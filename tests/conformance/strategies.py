@@ -75,9 +75,7 @@ ARGUMENT_TEXTS = st.one_of(
     ),
 )
 
-_SAFE_FLOATS = st.floats(allow_nan=False, allow_infinity=False).filter(
-    lambda f: not (f == 0 and str(f)[0] == "-")
-)
+_SAFE_FLOATS = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not (f == 0 and str(f)[0] == "-"))
 CONTEXT_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), _SAFE_FLOATS, TEXT),
     lambda children: st.one_of(
@@ -138,14 +136,11 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
     calls.append(draw(st.sampled_from([t["name"] for t in tools if t["needs_approval"]])))
     items: list[dict[str, Any]] = [{"text": draw(TEXT)}] if draw(st.booleans()) else []
     items += [
-        {"tool_call": name, "call_id": f"call_{i}", "arguments": draw(OBJECT_TEXTS)}
-        for i, name in enumerate(calls)
+        {"tool_call": name, "call_id": f"call_{i}", "arguments": draw(OBJECT_TEXTS)} for i, name in enumerate(calls)
     ]
     turns.append({"items": items, "usage": _usage(draw)})
     needing = [
-        i
-        for i in items
-        if "tool_call" in i and next(t for t in tools if t["name"] == i["tool_call"])["needs_approval"]
+        i for i in items if "tool_call" in i and next(t for t in tools if t["name"] == i["tool_call"])["needs_approval"]
     ]
     before, after = [], []
     for item in needing:
@@ -165,9 +160,7 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
         "agents": agents,
         "tools": tools,
         "input": conversation,
-        "context": draw(
-            st.dictionaries(st.text("abcdefgh_", min_size=1, max_size=6), CONTEXT_VALUES, max_size=4)
-        ),
+        "context": draw(st.dictionaries(st.text("abcdefgh_", min_size=1, max_size=6), CONTEXT_VALUES, max_size=4)),
         "trace": {
             "id": f"trace_{digest}",
             "workflow_name": draw(TEXT) or "wf",

@@ -50,9 +50,7 @@ def _comparable(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def js_results(
-    scenarios: dict[str, dict[str, Any]], fixture_text: Callable[[str, str], str]
-) -> dict[str, Any]:
+def js_results(scenarios: dict[str, dict[str, Any]], fixture_text: Callable[[str, str], str]) -> dict[str, Any]:
     jobs = []
     for name in NAMES:
         spec = scenarios[name]
@@ -86,9 +84,7 @@ def test_python_state_resumes_in_typescript_like_native(
     assert native["ok"], native.get("error")
     assert translated["ok"], translated.get("error")
     spec = scenarios[name]
-    ran_before = _already_completed(
-        json.loads(fixture_text("python", name)), raw="raw_item", call_id="call_id"
-    )
+    ran_before = _already_completed(json.loads(fixture_text("python", name)), raw="raw_item", call_id="call_id")
     executed = [e["call_id"] for e in translated["result"]["executed"]]
     assert not ran_before & set(executed), "a tool that already ran was executed again"
     assert executed[: len(_expected_executed(spec))] == _expected_executed(spec)
@@ -103,9 +99,7 @@ async def test_typescript_state_resumes_in_python_like_native(
     spec = scenarios[name]
     native = await resume(spec, fixture_text("python", name), spec["decisions"])
     translated = await resume(spec, convert(fixture_text("typescript", name), "python"), spec["decisions"])
-    ran_before = _already_completed(
-        json.loads(fixture_text("typescript", name)), raw="rawItem", call_id="callId"
-    )
+    ran_before = _already_completed(json.loads(fixture_text("typescript", name)), raw="rawItem", call_id="callId")
     executed = [e["call_id"] for e in translated["executed"]]
     assert not ran_before & set(executed), "a tool that already ran was executed again"
     assert executed[: len(_expected_executed(spec))] == _expected_executed(spec)
@@ -127,3 +121,26 @@ def test_fixture_round_trips(name: str, fixture_text: Callable[[str, str], str])
         state.pop("currentAgentSpan")
         state.pop("currentTurnSessionInputItems", None)
     assert normalize(back) == normalize(typescript)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_states_saved_after_a_resume_translate_like_native(
+    name: str,
+    js_results: dict[str, Any],
+    scenarios: dict[str, dict[str, Any]],
+    fixture_text: Callable[[str, str], str],
+) -> None:
+    """When a resume interrupts again, each SDK's new state, translated, equals the other SDK's own."""
+    spec = scenarios[name]
+    python_new = (await resume(spec, fixture_text("python", name), spec["decisions"]))["state"]
+    typescript_new = js_results[f"{name}/native"]["result"]["state"]
+    assert (python_new is None) == (typescript_new is None)
+    if python_new is None:
+        return
+    from_typescript = _comparable({"state": convert(typescript_new, "python")})
+    assert from_typescript == _comparable({"state": python_new})
+    from_python = _comparable({"state": convert(python_new, "typescript")})["state"]
+    native = _comparable({"state": typescript_new})["state"]
+    for state in (from_python, native):
+        state.pop("currentTurnSessionInputItems", None)
+    assert from_python == native

@@ -41,9 +41,7 @@ def test_truncated_json(fixture_text: Callable[[str, str], str], cut: int) -> No
         convert(text[:cut], "typescript")
 
 
-@pytest.mark.parametrize(
-    "text", ["[]", "42", '"x"', "null", "{}", '{"current_agent": {}, "currentAgent": {}}']
-)
+@pytest.mark.parametrize("text", ["[]", "42", '"x"', "null", "{}", '{"current_agent": {}, "currentAgent": {}}'])
 def test_not_a_run_state(text: str) -> None:
     with pytest.raises(TranslationError):
         convert(text, "python")
@@ -222,9 +220,7 @@ def _ts_sticky(s: dict[str, Any]) -> None:
 
 
 def _ts_hosted_mcp(s: dict[str, Any]) -> None:
-    s["modelResponses"][1]["output"].append(
-        {"type": "hosted_tool_call", "name": "mcp", "status": "completed"}
-    )
+    s["modelResponses"][1]["output"].append({"type": "hosted_tool_call", "name": "mcp", "status": "completed"})
 
 
 def _ts_ambiguous(s: dict[str, Any]) -> None:
@@ -263,9 +259,7 @@ TYPESCRIPT_CASES: list[tuple[Mutation, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("mutate", "message"), TYPESCRIPT_CASES, ids=[m.__name__ for m, _ in TYPESCRIPT_CASES]
-)
+@pytest.mark.parametrize(("mutate", "message"), TYPESCRIPT_CASES, ids=[m.__name__ for m, _ in TYPESCRIPT_CASES])
 def test_typescript_input_refused(typescript_state: dict[str, Any], mutate: Mutation, message: str) -> None:
     mutate(typescript_state)
     before = copy.deepcopy(typescript_state)

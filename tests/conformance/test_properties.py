@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import subprocess
 from typing import Any
 
 import pytest
 from agents._tool_invocation import tool_invocation_identity_and_scope
-from conftest import JS_DIR, drop_descriptions, run_js
+from conftest import drop_descriptions, node_json, run_js
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyruntime import resume, run_to_interruption
@@ -33,9 +32,7 @@ TOOL_NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 
 
 def _slow(examples: int) -> settings:
-    return settings(
-        max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+    return settings(max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_slow(300)
@@ -64,14 +61,7 @@ def test_typescript_bindings_match_the_typescript_sdk() -> None:
 
     collect()
     cases.append(("handoff:transfer_to_x", '{"reason":"ü","n":[1,2.50,-0]}'))
-    proc = subprocess.run(
-        ["node", str(JS_DIR / "fingerprint.mjs")],
-        input=json.dumps(cases).encode(),
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    expected = json.loads(proc.stdout)
+    expected = node_json("fingerprint.mjs", cases)
     assert [js_fingerprint(key, arguments) for key, arguments in cases] == expected
 
 
@@ -141,7 +131,5 @@ def test_generated_scenarios_resume_across_sdks() -> None:
         assert resumed["ok"], (resumed.get("error"), spec)
         _compare_with_python(resumed["result"], native[n], spec)
         assert interrupted["ok"], (interrupted.get("error"), spec)
-        in_python = asyncio.run(
-            resume(spec, convert(interrupted["result"]["state"], "python"), spec["decisions"])
-        )
+        in_python = asyncio.run(resume(spec, convert(interrupted["result"]["state"], "python"), spec["decisions"]))
         _compare_with_python(in_python, native[n], spec)

@@ -159,9 +159,7 @@ def _js_ordered(value: Any) -> Any:
     if isinstance(value, dict):
         keys = sorted(value)
         if any(k[:1].isdigit() or (k and max(k) > "\uffff") for k in keys):
-            indexes = sorted(
-                (k for k in keys if _ARRAY_INDEX.fullmatch(k) and int(k) <= _MAX_ARRAY_INDEX), key=int
-            )
+            indexes = sorted((k for k in keys if _ARRAY_INDEX.fullmatch(k) and int(k) <= _MAX_ARRAY_INDEX), key=int)
             rest = set(keys) - set(indexes)
             keys = indexes + sorted(rest, key=_utf16_order)
         return {k: _js_ordered(value[k]) for k in keys}

@@ -36,9 +36,7 @@ _SUPPORTED = (
 def detect_format(payload: Any) -> Format:
     """Tell a Python RunState from a TypeScript one by its key style, then check its schema version."""
     if not isinstance(payload, dict):
-        raise TranslationError(
-            f"a RunState must be a JSON object, got {type(payload).__name__}; {_SUPPORTED}"
-        )
+        raise TranslationError(f"a RunState must be a JSON object, got {type(payload).__name__}; {_SUPPORTED}")
     version = payload.get("$schemaVersion")
     if "current_agent" in payload and "currentAgent" not in payload:
         found: Format = "python"
@@ -47,9 +45,7 @@ def detect_format(payload: Any) -> Format:
         found = "typescript"
         expected = TYPESCRIPT_SCHEMA_VERSION
     else:
-        raise TranslationError(
-            f"not a RunState of a supported SDK (no unambiguous current agent field); {_SUPPORTED}"
-        )
+        raise TranslationError(f"not a RunState of a supported SDK (no unambiguous current agent field); {_SUPPORTED}")
     if version != expected:
         raise TranslationError(
             f"{found} RunState with schema version {version!r} is not supported; {_SUPPORTED}. "

@@ -48,9 +48,7 @@ def _plain_text_parts(parts: list[Any], path: str, allowed: frozenset[str]) -> l
         part = obj(raw, f"{path}[{i}]")
         known_keys(part, allowed, f"{path}[{i}]")
         if part.get("type") != "output_text":
-            raise TranslationError(
-                f"content part type {part.get('type')!r} is not supported", path=f"{path}[{i}]"
-            )
+            raise TranslationError(f"content part type {part.get('type')!r} is not supported", path=f"{path}[{i}]")
         if part.get("annotations") or part.get("logprobs"):
             raise TranslationError("annotations and logprobs cannot be translated", path=f"{path}[{i}]")
         texts.append(text(part.get("text"), f"{path}[{i}].text"))
@@ -93,14 +91,10 @@ def item_to_typescript(item: Any, names: dict[str, str], path: str) -> dict[str,
         known_keys(raw, _PY_OUTPUT_KEYS, path)
         call_id = text(raw.get("call_id"), f"{path}.call_id")
         if call_id not in names:
-            raise TranslationError(
-                f"tool output for call id {call_id!r} has no matching function call", path=path
-            )
+            raise TranslationError(f"tool output for call id {call_id!r} has no matching function call", path=path)
         output = raw.get("output")
         if not isinstance(output, str):
-            raise TranslationError(
-                "structured tool outputs (images, files, lists) are not supported", path=path
-            )
+            raise TranslationError("structured tool outputs (images, files, lists) are not supported", path=path)
         return {
             "type": "function_call_result",
             "name": names[call_id],
@@ -168,9 +162,7 @@ def item_to_python(item: Any, path: str, *, as_input: bool = False) -> dict[str,
         if isinstance(output, dict) and output.get("type") == "text" and set(output) == {"type", "text"}:
             output = output["text"]
         if not isinstance(output, str):
-            raise TranslationError(
-                "structured tool outputs (images, files, lists) are not supported", path=path
-            )
+            raise TranslationError("structured tool outputs (images, files, lists) are not supported", path=path)
         if raw.get("id") is not None:
             raise TranslationError("tool result item ids cannot be translated", path=f"{path}.id")
         text(raw.get("name"), f"{path}.name")
@@ -184,9 +176,7 @@ def item_to_python(item: Any, path: str, *, as_input: bool = False) -> dict[str,
         known_keys(raw, _JS_MESSAGE_KEYS, path)
         role = raw.get("role")
         if role == "assistant":
-            texts = _plain_text_parts(
-                arr(raw.get("content"), f"{path}.content"), f"{path}.content", _JS_TEXT_PART_KEYS
-            )
+            texts = _plain_text_parts(arr(raw.get("content"), f"{path}.content"), f"{path}.content", _JS_TEXT_PART_KEYS)
             if as_input and raw.get("id") is None:
                 return {
                     "content": [{"text": t, "type": "output_text"} for t in texts],

@@ -33,7 +33,6 @@ class Call:
     handoff: bool
     index: int
     output_index: int | None = None
-    executed: bool = False
 
 
 @dataclass
@@ -63,11 +62,8 @@ def _refuse(kind: Any, path: str) -> TranslationError:
     )
 
 
-def index_history(items: list[dict[str, Any]], executed: set[str]) -> History:
-    """Index calls and outputs of Python-shaped run ``items`` (validated by conversion beforehand).
-
-    ``executed`` names the tool calls whose output came from running the tool (not from a rejection).
-    """
+def index_history(items: list[dict[str, Any]]) -> History:
+    """Index calls and outputs of Python-shaped run ``items`` (validated by conversion beforehand)."""
     history = History()
     for i, item in enumerate(items):
         kind = item["type"]
@@ -88,7 +84,6 @@ def index_history(items: list[dict[str, Any]], executed: set[str]) -> History:
             if call.output_index is not None:
                 raise TranslationError(f"call id {cid!r} has two outputs", path=path)
             call.output_index = i
-            call.executed = call.handoff or cid in executed
         elif kind == "tool_approval_item":
             cid = body["call_id"]
             if cid not in history.calls or history.calls[cid].handoff:
@@ -106,20 +101,14 @@ def run_item_to_typescript(item: Any, names: dict[str, str], path: str) -> dict[
         known_keys(src, frozenset({"type", "raw_item", "agent"}), path)
         return {"type": kind, "rawItem": raw, "agent": {"name": _agent(src.get("agent"), f"{path}.agent")}}
     if kind in _CALL_ITEMS and raw["type"] == "function_call":
-        known_keys(
-            src, frozenset({"type", "raw_item", "agent", "tool_name", "description", "tool_origin"}), path
-        )
+        known_keys(src, frozenset({"type", "raw_item", "agent", "tool_name", "description", "tool_origin"}), path)
         if src.get("tool_origin", _FUNCTION_ORIGIN) != _FUNCTION_ORIGIN:
-            raise TranslationError(
-                "only plain function tools are supported (not agent-as-tool or MCP)", path=path
-            )
+            raise TranslationError("only plain function tools are supported (not agent-as-tool or MCP)", path=path)
         return {"type": kind, "rawItem": raw, "agent": {"name": _agent(src.get("agent"), f"{path}.agent")}}
     if kind == "tool_call_output_item" and raw["type"] == "function_call_result":
         known_keys(src, frozenset({"type", "raw_item", "agent", "output", "tool_origin"}), path)
         if src.get("tool_origin", _FUNCTION_ORIGIN) != _FUNCTION_ORIGIN:
-            raise TranslationError(
-                "only plain function tools are supported (not agent-as-tool or MCP)", path=path
-            )
+            raise TranslationError("only plain function tools are supported (not agent-as-tool or MCP)", path=path)
         output = text(src.get("output"), f"{path}.output")
         return {
             "type": kind,
@@ -141,18 +130,12 @@ def run_item_to_typescript(item: Any, names: dict[str, str], path: str) -> dict[
             "targetAgent": {"name": _agent(src.get("target_agent"), f"{path}.target_agent")},
         }
     if kind == "tool_approval_item" and raw["type"] == "function_call":
-        known_keys(
-            src, frozenset({"type", "raw_item", "agent", "tool_name", "tool_lookup_key", "tool_origin"}), path
-        )
+        known_keys(src, frozenset({"type", "raw_item", "agent", "tool_name", "tool_lookup_key", "tool_origin"}), path)
         if src.get("tool_origin", _FUNCTION_ORIGIN) != _FUNCTION_ORIGIN:
-            raise TranslationError(
-                "only plain function tools are supported (not agent-as-tool or MCP)", path=path
-            )
+            raise TranslationError("only plain function tools are supported (not agent-as-tool or MCP)", path=path)
         name = text(src.get("tool_name"), f"{path}.tool_name")
         if src.get("tool_lookup_key") != {"kind": "bare", "name": name} or name != raw["name"]:
-            raise TranslationError(
-                "only bare (not namespaced or deferred) function tools are supported", path=path
-            )
+            raise TranslationError("only bare (not namespaced or deferred) function tools are supported", path=path)
         return {
             "type": kind,
             "rawItem": raw,
@@ -163,9 +146,7 @@ def run_item_to_typescript(item: Any, names: dict[str, str], path: str) -> dict[
     raise _refuse(kind, path)
 
 
-def run_item_to_python(
-    item: Any, descriptions: dict[str, str], executed: set[str], path: str
-) -> dict[str, Any]:
+def run_item_to_python(item: Any, descriptions: dict[str, str], path: str) -> dict[str, Any]:
     """A TypeScript run item in Python's shape; ``descriptions`` restores tool descriptions Python keeps."""
     src = obj(item, path)
     kind = src.get("type")
@@ -187,8 +168,6 @@ def run_item_to_python(
         status = src.get("executionStatus")
         if status not in (None, "executed"):
             raise TranslationError(f"unknown execution status {status!r}", path=f"{path}.executionStatus")
-        if status == "executed":
-            executed.add(raw["call_id"])
         return {
             "type": kind,
             "raw_item": raw,
@@ -210,9 +189,7 @@ def run_item_to_python(
         known_keys(src, frozenset({"type", "rawItem", "agent", "toolName", "functionToolStateKey"}), path)
         name = text(src.get("toolName"), f"{path}.toolName")
         if src.get("functionToolStateKey") != js_function_tool_key(name) or name != raw["name"]:
-            raise TranslationError(
-                "only bare (not namespaced or deferred) function tools are supported", path=path
-            )
+            raise TranslationError("only bare (not namespaced or deferred) function tools are supported", path=path)
         out = {
             "type": kind,
             "raw_item": raw,

@@ -22,6 +22,7 @@ from .fingerprints import (
 )
 from .formats import PYTHON_SCHEMA_VERSION, require_format
 from .items import item_to_python
+from .resolved import Placement, place_resolved
 from .runitems import Call, History, index_history, run_item_to_python
 from .usage import usage_to_python
 
@@ -102,9 +103,7 @@ def _model_response(value: Any, path: str) -> dict[str, Any]:
         "response_id": None
         if response.get("responseId") is None
         else text(response["responseId"], f"{path}.responseId"),
-        "request_id": None
-        if response.get("requestId") is None
-        else text(response["requestId"], f"{path}.requestId"),
+        "request_id": None if response.get("requestId") is None else text(response["requestId"], f"{path}.requestId"),
     }
 
 
@@ -123,8 +122,11 @@ def _records(value: Any, path: str) -> dict[str, dict[str, Any]]:
     return flat
 
 
-def _check_completed(payload: dict[str, Any], history: History) -> None:
-    """TypeScript's completion records must describe exactly the completed calls of the history."""
+def _check_completed(payload: dict[str, Any], history: History) -> dict[str, Any]:
+    """TypeScript's completion records must describe exactly the completed calls of the history.
+
+    Returns the decided approval items TypeScript moved from the history into the evidence, by call id.
+    """
     recorded = _records(payload.get("completedToolInvocations"), "$.completedToolInvocations")
     evidence = _records(payload.get("completedToolInvocationEvidence"), "$.completedToolInvocationEvidence")
     completed = {c.call_id: c for c in history.completed()}
@@ -134,15 +136,32 @@ def _check_completed(payload: dict[str, Any], history: History) -> None:
             f"(records: {sorted(recorded)}, outputs: {sorted(completed)})",
             path="$.completedToolInvocations",
         )
+    approvals: dict[str, Any] = {}
     for call_id, call in completed.items():
         fp = js_fingerprint(_js_key(call), call.arguments)
-        ev = obj(evidence[call_id]["record"], f"$.completedToolInvocationEvidence.{call_id}")
+        epath = f"$.completedToolInvocationEvidence.{call_id}"
+        ev = obj(evidence[call_id]["record"], epath)
         if recorded[call_id] != {"agent": call.agent, "record": fp} or ev.get("fingerprint") != fp:
             raise TranslationError(
                 f"completion record of call id {call_id!r} does not match its call (edited state, or a "
                 "TypeScript SDK version other than the supported one)",
                 path=f"$.completedToolInvocations.{call_id}",
             )
+        first, *rest = arr(ev.get("items"), f"{epath}.items") or [None]
+        moved = first.get("item") if isinstance(first, dict) and set(first) == {"item"} else None
+        if rest != [{"generatedItemIndex": call.output_index}] or not (
+            first == {"generatedItemIndex": call.index}
+            or (
+                isinstance(moved, dict)
+                and moved.get("type") == "tool_approval_item"
+                and isinstance(moved.get("rawItem"), dict)
+                and moved["rawItem"].get("callId") == call_id
+            )
+        ):
+            raise TranslationError(f"completion evidence of call id {call_id!r} does not match the history", path=epath)
+        if moved is not None:
+            approvals[call_id] = moved
+    return approvals
 
 
 def _approvals(context: dict[str, Any], history: History) -> list[dict[str, Any]]:
@@ -175,15 +194,8 @@ def _approvals(context: dict[str, Any], history: History) -> list[dict[str, Any]
             messages = obj(record.get("messages") or {}, f"{rpath}.messages")
             for call_id in decision["approved"] + decision["rejected"]:
                 call = history.calls.get(call_id)
-                if (
-                    call is None
-                    or call.handoff
-                    or js_function_tool_key(call.name) != key
-                    or call.agent != agent
-                ):
-                    raise TranslationError(
-                        f"decision for call id {call_id!r} matches no call of {key}", path=rpath
-                    )
+                if call is None or call.handoff or js_function_tool_key(call.name) != key or call.agent != agent:
+                    raise TranslationError(f"decision for call id {call_id!r} matches no call of {key}", path=rpath)
                 if bound.get(call_id) != {"agent": agent, "record": js_fingerprint(key, call.arguments)}:
                     raise TranslationError(
                         f"decision for call id {call_id!r} has no matching invocation binding",
@@ -191,9 +203,7 @@ def _approvals(context: dict[str, Any], history: History) -> list[dict[str, Any]
                     )
                 seen.add(call_id)
             if messages:
-                decision["rejection_messages"] = {
-                    k: text(v, f"{rpath}.messages.{k}") for k, v in messages.items()
-                }
+                decision["rejection_messages"] = {k: text(v, f"{rpath}.messages.{k}") for k, v in messages.items()}
             out.append({"agent": {"name": agent}, "tool_key": _bare_name(key, rpath), "decision": decision})
     if set(bound) - seen:
         raise TranslationError(
@@ -216,6 +226,79 @@ def _bare_name(key: str, path: str) -> str:
     return name
 
 
+def _responses_of(payload: dict[str, Any]) -> dict[str, int]:
+    """Which model response produced each call (by call id) and message (by item id)."""
+    found: dict[str, int] = {}
+    for n, response in enumerate(payload.get("modelResponses") or []):
+        for item in response.get("output") or [] if isinstance(response, dict) else []:
+            key = item.get("callId", item.get("id")) if isinstance(item, dict) else None
+            if isinstance(key, str):
+                found[key] = n
+    return found
+
+
+def _ownership_fields(value: Any) -> tuple[int, int, list[int]]:
+    """Start, exclusive end and interruption indexes of the current response in ``generatedItems``."""
+    path = "$.currentResponseGeneratedItemOwnership"
+    ownership = obj(value, path)
+    known_keys(
+        ownership,
+        frozenset(
+            {
+                "generatedItemStartIndex",
+                "generatedItemEndIndexExclusive",
+                "interruptionGeneratedItemIndexes",
+                "toolOutputGuardrailResultStartIndex",
+            }
+        ),
+        path,
+    )
+    if ownership.get("toolOutputGuardrailResultStartIndex", 0) != 0:
+        raise TranslationError("tool output guardrail results are not supported", path=path)
+    return (
+        integer(ownership.get("generatedItemStartIndex"), f"{path}.generatedItemStartIndex"),
+        integer(ownership.get("generatedItemEndIndexExclusive"), f"{path}.generatedItemEndIndexExclusive"),
+        [
+            integer(n, f"{path}.interruptionGeneratedItemIndexes")
+            for n in arr(ownership.get("interruptionGeneratedItemIndexes"), f"{path}.interruptionGeneratedItemIndexes")
+        ],
+    )
+
+
+def _ownership(fields: tuple[int, int, list[int]], placement: Placement) -> dict[str, Any]:
+    """The current response's range and interruptions, re-pointed after restoring decided approvals."""
+    start, end, indexes = fields
+    for index in indexes:
+        if index not in placement.moved:
+            raise TranslationError(
+                f"interruption index {index} is outside the history", path="$.currentResponseGeneratedItemOwnership"
+            )
+    new_start, new_end = placement.generated_range(start, end)
+    return {"start": new_start, "end": new_end, "interruptions": [placement.moved[i] for i in indexes]}
+
+
+def _trace(value: Any) -> dict[str, Any] | None:
+    """The trace; TypeScript's current agent span is per process and Python keeps none."""
+    if value is None:
+        return None
+    trace = obj(value, "$.trace")
+    known_keys(
+        trace, frozenset({"object", "id", "workflow_name", "group_id", "metadata", "tracing_api_key"}), "$.trace"
+    )
+    out: dict[str, Any] = {
+        "object": "trace",
+        "id": text(trace.get("id"), "$.trace.id"),
+        "workflow_name": text(trace.get("workflow_name"), "$.trace.workflow_name"),
+    }
+    if trace.get("group_id") is not None:
+        out["group_id"] = text(trace["group_id"], "$.trace.group_id")
+    if obj(trace.get("metadata") or {}, "$.trace.metadata"):
+        out["metadata"] = trace["metadata"]
+    if trace.get("tracing_api_key") is not None:
+        out["tracing_api_key"] = text(trace["tracing_api_key"], "$.trace.tracing_api_key")
+    return out
+
+
 def _invocations(history: History) -> dict[str, dict[str, Any]]:
     records = {}
     for call in history.calls.values():
@@ -225,7 +308,7 @@ def _invocations(history: History) -> dict[str, dict[str, Any]]:
             "type": "function_call",
             "approval_scope": scope,
             "fingerprint": python_fingerprint(scope, call.arguments),
-            "executed": done and call.executed,
+            "executed": done,
             "completed": done,
         }
     return records
@@ -268,7 +351,7 @@ def _processed(
         )
     return {
         "new_items": [
-            run_item_to_python(item, descriptions, set(), f"{path}.newItems[{i}]")
+            run_item_to_python(item, descriptions, f"{path}.newItems[{i}]")
             for i, item in enumerate(arr(processed.get("newItems"), f"{path}.newItems"))
         ],
         "tools_used": [
@@ -321,9 +404,7 @@ def _refuse_unsupported(p: dict[str, Any], context: dict[str, Any]) -> None:
         or p.get("currentTurnInProgress") is not True
         or (p.get("initialInputGuardrailsCompleted") is not True)
     ):
-        raise TranslationError(
-            "only states saved at an interruption inside a running turn can be translated", path="$"
-        )
+        raise TranslationError("only states saved at an interruption inside a running turn can be translated", path="$")
 
 
 def to_python(payload: dict[str, Any]) -> dict[str, Any]:
@@ -347,9 +428,7 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     original = _input(payload.get("originalInput"), "$.originalInput")
     session_input = payload.get("currentTurnSessionInputItems")
     run_input = payload.get("originalInput")
-    as_items = (
-        [{"type": "message", "role": "user", "content": run_input}] if isinstance(run_input, str) else None
-    )
+    as_items = [{"type": "message", "role": "user", "content": run_input}] if isinstance(run_input, str) else None
     if session_input is not None and session_input not in (run_input, as_items):
         raise TranslationError(
             "pending session input other than the run input is not supported",
@@ -357,39 +436,24 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
         )
 
     descriptions = _descriptions(payload)
-    executed: set[str] = set()
     items = [
-        run_item_to_python(item, descriptions, executed, f"$.generatedItems[{i}]")
+        run_item_to_python(item, descriptions, f"$.generatedItems[{i}]")
         for i, item in enumerate(arr(payload.get("generatedItems"), "$.generatedItems"))
     ]
-    history = index_history(items, executed)
-    _check_completed(payload, history)
+    history = index_history(items)
+    moved = {
+        call_id: run_item_to_python(item, descriptions, f"$.completedToolInvocationEvidence.{call_id}.items[0]")
+        for call_id, item in _check_completed(payload, history).items()
+    }
+    ownership = _ownership_fields(payload.get("currentResponseGeneratedItemOwnership"))
+    placement = place_resolved(items, moved, history, _responses_of(payload), range(ownership[0], ownership[1]))
     approvals = _approvals(context, history)
     interruptions = [
-        run_item_to_python(item, descriptions, set(), f"$.currentStep.data.interruptions[{i}]")
+        run_item_to_python(item, descriptions, f"$.currentStep.data.interruptions[{i}]")
         for i, item in enumerate(arr(step_data.get("interruptions"), "$.currentStep.data.interruptions"))
     ]
     for item in interruptions:
         item.pop("description", None)
-    ownership = obj(
-        payload.get("currentResponseGeneratedItemOwnership"), "$.currentResponseGeneratedItemOwnership"
-    )
-    opath = "$.currentResponseGeneratedItemOwnership"
-    known_keys(
-        ownership,
-        frozenset(
-            {
-                "generatedItemStartIndex",
-                "generatedItemEndIndexExclusive",
-                "interruptionGeneratedItemIndexes",
-                "toolOutputGuardrailResultStartIndex",
-            }
-        ),
-        opath,
-    )
-    if ownership.get("toolOutputGuardrailResultStartIndex", 0) != 0:
-        raise TranslationError("tool output guardrail results are not supported", path=opath)
-
     py_context: dict[str, Any] = {
         "usage": usage_to_python(context.get("usage"), "$.context.usage"),
         "approvals": {},
@@ -399,26 +463,6 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     }
     if approvals:
         py_context["function_tool_approvals"] = approvals
-    trace = payload.get("trace")
-    py_trace = None
-    if trace is not None:
-        tr = obj(trace, "$.trace")
-        known_keys(
-            tr,
-            frozenset({"object", "id", "workflow_name", "group_id", "metadata", "tracing_api_key"}),
-            "$.trace",
-        )
-        py_trace = {
-            "object": "trace",
-            "id": text(tr.get("id"), "$.trace.id"),
-            "workflow_name": text(tr.get("workflow_name"), "$.trace.workflow_name"),
-        }
-        if tr.get("group_id") is not None:
-            py_trace["group_id"] = text(tr["group_id"], "$.trace.group_id")
-        if obj(tr.get("metadata") or {}, "$.trace.metadata"):
-            py_trace["metadata"] = tr["metadata"]
-        if tr.get("tracing_api_key") is not None:
-            py_trace["tracing_api_key"] = text(tr["tracing_api_key"], "$.trace.tracing_api_key")
     last_response = payload.get("lastModelResponse")
     return {
         "$schemaVersion": PYTHON_SCHEMA_VERSION,
@@ -447,22 +491,10 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
         "generated_prompt_cache_key": None,
         "reasoning_item_id_policy": payload.get("reasoningItemIdPolicy"),
         "nested_history_owned_session_item_refs": [],
-        "generated_session_item_indexes": list(range(len(items))),
-        "current_response_generated_item_ownership": {
-            "start": integer(ownership.get("generatedItemStartIndex"), f"{opath}.generatedItemStartIndex"),
-            "end": integer(
-                ownership.get("generatedItemEndIndexExclusive"), f"{opath}.generatedItemEndIndexExclusive"
-            ),
-            "interruptions": [
-                integer(n, f"{opath}.interruptionGeneratedItemIndexes")
-                for n in arr(
-                    ownership.get("interruptionGeneratedItemIndexes"),
-                    f"{opath}.interruptionGeneratedItemIndexes",
-                )
-            ],
-        },
-        "generated_items": items,
-        "session_items": [dict(i) for i in items],
+        "generated_session_item_indexes": placement.generated,
+        "current_response_generated_item_ownership": _ownership(ownership, placement),
+        "generated_items": [placement.session[n] for n in placement.generated],
+        "session_items": [dict(i) for i in placement.session],
         "current_step": {
             "type": "next_step_interruption",
             "data": {
@@ -471,16 +503,12 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
                 "llm_end_hooks_started": True,
             },
         },
-        "last_model_response": None
-        if last_response is None
-        else _model_response(last_response, "$.lastModelResponse"),
+        "last_model_response": None if last_response is None else _model_response(last_response, "$.lastModelResponse"),
         "last_processed_response": None
         if payload.get("lastProcessedResponse") is None
-        else _processed(
-            payload["lastProcessedResponse"], descriptions, interruptions, "$.lastProcessedResponse"
-        ),
+        else _processed(payload["lastProcessedResponse"], descriptions, interruptions, "$.lastProcessedResponse"),
         "current_turn_persisted_item_count": integer(
             payload.get("currentTurnPersistedItemCount", 0), "$.currentTurnPersistedItemCount"
         ),
-        "trace": py_trace,
+        "trace": _trace(payload.get("trace")),
     }

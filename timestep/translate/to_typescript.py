@@ -24,6 +24,7 @@ from .fingerprints import (
 )
 from .formats import TYPESCRIPT_SCHEMA_VERSION, require_format
 from .items import item_to_typescript
+from .resolved import resolved_indexes, shift_range
 from .runitems import Call, History, index_history, run_item_to_typescript
 from .usage import usage_to_typescript
 
@@ -103,11 +104,7 @@ def _call_names(payload: dict[str, Any]) -> dict[str, str]:
             sources += response.get("output") or []
     sources += [i.get("raw_item") for i in payload.get("generated_items") or [] if isinstance(i, dict)]
     for raw in sources:
-        if (
-            isinstance(raw, dict)
-            and raw.get("type") == "function_call"
-            and isinstance(raw.get("call_id"), str)
-        ):
+        if isinstance(raw, dict) and raw.get("type") == "function_call" and isinstance(raw.get("call_id"), str):
             names[raw["call_id"]] = str(raw.get("name"))
     return names
 
@@ -153,10 +150,12 @@ def _check_invocations(records: dict[str, Any], history: History, path: str) -> 
             )
         completed = boolean(record.get("completed"), f"{rpath}.completed")
         if completed != (call.output_index is not None):
+            raise TranslationError(f"call id {call_id!r} completion disagrees with its output items", path=rpath)
+        if boolean(record.get("executed"), f"{rpath}.executed") != completed:
             raise TranslationError(
-                f"call id {call_id!r} completion disagrees with its output items", path=rpath
+                f"call id {call_id!r} started but did not complete: resuming it elsewhere could run it twice",
+                path=rpath,
             )
-        call.executed = boolean(record.get("executed"), f"{rpath}.executed")
     missing = [c for c in history.calls if c not in records]
     if missing:
         raise TranslationError(f"calls without invocation records: {', '.join(missing)}", path=path)
@@ -166,15 +165,24 @@ def _js_key(call: Call) -> str:
     return handoff_tool_name(call.name) if call.handoff else js_function_tool_key(call.name)
 
 
-def _completed_records(history: History) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _completed_records(
+    history: History, position: dict[int, int], approvals: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Completion records and their evidence: the call (or its decided approval item, which TypeScript
+    keeps here instead of in the history) and the output, by their new positions."""
     fingerprints: dict[str, dict[str, str]] = {}
     evidence: dict[str, dict[str, Any]] = {}
     for call in history.completed():
         fp = js_fingerprint(_js_key(call), call.arguments)
         fingerprints.setdefault(call.agent, {})[call.call_id] = fp
+        first = (
+            {"item": approvals[call.call_id]}
+            if call.call_id in approvals
+            else {"generatedItemIndex": position[call.index]}
+        )
         evidence.setdefault(call.agent, {})[call.call_id] = {
             "fingerprint": fp,
-            "items": [{"generatedItemIndex": call.index}, {"generatedItemIndex": call.output_index}],
+            "items": [first, {"generatedItemIndex": position[call.output_index or 0]}],
         }
     return (
         [{"agentIdentity": a, "invocations": inv} for a, inv in fingerprints.items()],
@@ -188,9 +196,10 @@ def _call_ids(value: Any, path: str) -> list[str]:
     return [text(v, f"{path}[{i}]") for i, v in enumerate(arr(value, path))]
 
 
-def _approvals(value: Any, history: History, path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _approvals(value: Any, history: History, path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
     by_agent: dict[str, dict[str, Any]] = {}
     bound: dict[str, dict[str, str]] = {}
+    all_rejected: set[str] = set()
     for i, raw in enumerate(arr(value, path)):
         epath = f"{path}[{i}]"
         entry = obj(raw, epath)
@@ -203,25 +212,21 @@ def _approvals(value: Any, history: History, path: str) -> tuple[list[dict[str, 
         known_keys(decision, frozenset({"approved", "rejected", "rejection_messages"}), f"{epath}.decision")
         approved = _call_ids(decision.get("approved"), f"{epath}.decision.approved")
         rejected = _call_ids(decision.get("rejected"), f"{epath}.decision.rejected")
+        all_rejected.update(rejected)
         messages = obj(decision.get("rejection_messages") or {}, f"{epath}.decision.rejection_messages")
         for call_id in approved + rejected:
             call = history.calls.get(call_id)
             if call is None or call.handoff or call.name != tool or call.agent != agent_name:
-                raise TranslationError(
-                    f"decision for call id {call_id!r} matches no call of {tool!r}", path=epath
-                )
-            bound.setdefault(agent_name, {})[call_id] = js_fingerprint(
-                js_function_tool_key(tool), call.arguments
-            )
+                raise TranslationError(f"decision for call id {call_id!r} matches no call of {tool!r}", path=epath)
+            bound.setdefault(agent_name, {})[call_id] = js_fingerprint(js_function_tool_key(tool), call.arguments)
         record: dict[str, Any] = {"approved": approved, "rejected": rejected}
         if messages:
-            record["messages"] = {
-                k: text(v, f"{epath}.decision.rejection_messages.{k}") for k, v in messages.items()
-            }
+            record["messages"] = {k: text(v, f"{epath}.decision.rejection_messages.{k}") for k, v in messages.items()}
         by_agent.setdefault(agent_name, {})[js_function_tool_key(tool)] = record
     return (
         [{"agentIdentity": a, "approvals": approvals} for a, approvals in by_agent.items()],
         [{"agentIdentity": a, "invocations": inv, "approvals": {}} for a, inv in bound.items()],
+        all_rejected,
     )
 
 
@@ -285,6 +290,55 @@ def _processed(value: Any, names: dict[str, str], path: str) -> dict[str, Any]:
     }
 
 
+def _session_only(payload: dict[str, Any], generated: list[Any]) -> list[tuple[dict[str, Any], str]]:
+    """Session items missing from the generated items (with their paths): Python keeps decided approval
+    items of earlier responses only there, where TypeScript keeps them in the completion evidence."""
+    session = arr(payload.get("session_items", generated), "$.session_items")
+    indexes = arr(
+        payload.get("generated_session_item_indexes", list(range(len(generated)))), "$.generated_session_item_indexes"
+    )
+    valid = (
+        len(indexes) == len(generated)
+        and all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(session) for j in indexes)
+        and indexes == sorted(set(indexes))
+        and all(session[j] == item for j, item in zip(indexes, generated, strict=True))
+    )
+    if not valid:
+        raise TranslationError(
+            "session items that differ from the generated items are not supported",
+            path="$.generated_session_item_indexes",
+        )
+    listed = set(indexes)
+    names = _call_names(payload)
+    return [
+        (run_item_to_typescript(session[j], names, f"$.session_items[{j}]"), f"$.session_items[{j}]")
+        for j in range(len(session))
+        if j not in listed
+    ]
+
+
+def _ownership(value: Any, kept: list[int], position: dict[int, int]) -> dict[str, Any]:
+    """The current response's item range and interruptions, re-pointed after dropping decided approvals."""
+    path = "$.current_response_generated_item_ownership"
+    ownership = obj(value, path)
+    known_keys(ownership, frozenset({"start", "end", "interruptions"}), path)
+    start, end = shift_range(
+        integer(ownership.get("start"), f"{path}.start"), integer(ownership.get("end"), f"{path}.end"), kept
+    )
+    interruptions = []
+    for n in arr(ownership.get("interruptions"), f"{path}.interruptions"):
+        index = integer(n, f"{path}.interruptions")
+        if index not in position:
+            raise TranslationError(f"interruption index {index} points at a decided approval", path=path)
+        interruptions.append(position[index])
+    return {
+        "generatedItemStartIndex": start,
+        "generatedItemEndIndexExclusive": end,
+        "interruptionGeneratedItemIndexes": interruptions,
+        "toolOutputGuardrailResultStartIndex": 0,
+    }
+
+
 def _trace(value: Any, agent: str, path: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The trace, plus the agent span TypeScript needs before it will re-attach a resumed run to it."""
     if value is None:
@@ -339,9 +393,7 @@ def _check_js_numbers(value: Any, path: str) -> None:
         for i, v in enumerate(value):
             _check_js_numbers(v, f"{path}[{i}]")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
-        raise TranslationError(
-            "integer beyond JavaScript's exact range (2**53 - 1) in the context", path=path
-        )
+        raise TranslationError("integer beyond JavaScript's exact range (2**53 - 1) in the context", path=path)
     elif isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
         raise TranslationError("negative zero in the context would load as 0 in JavaScript", path=path)
 
@@ -368,19 +420,8 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     _refuse_unsupported(payload)
     generated = arr(payload.get("generated_items"), "$.generated_items")
     names = _call_names(payload)
-    items = [
-        run_item_to_typescript(item, names, f"$.generated_items[{i}]") for i, item in enumerate(generated)
-    ]
-    if payload.get("session_items", generated) != generated:
-        raise TranslationError(
-            "session items that differ from the generated items are not supported", path="$.session_items"
-        )
-    if payload.get("generated_session_item_indexes", list(range(len(generated)))) != list(
-        range(len(generated))
-    ):
-        raise TranslationError(
-            "partially persisted session items are not supported", path="$.generated_session_item_indexes"
-        )
+    items = [run_item_to_typescript(item, names, f"$.generated_items[{i}]") for i, item in enumerate(generated)]
+    session_only = _session_only(payload, generated)
     step = obj(payload.get("current_step"), "$.current_step")
     if step.get("type") != "next_step_interruption":
         raise TranslationError(
@@ -401,7 +442,7 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     known_keys(agent, frozenset({"name"}), "$.current_agent")
     agent_name = text(agent.get("name"), "$.current_agent.name")
 
-    history = index_history(generated, set())
+    history = index_history(generated)
     context = obj(payload.get("context"), "$.context")
     app_context = _context(context, "$.context")
     _check_invocations(
@@ -409,20 +450,22 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         history,
         "$.context.tool_invocations",
     )
-    for call in history.completed():
-        if not call.handoff and call.executed:
-            items[call.output_index or 0]["executionStatus"] = "executed"
-    completed, evidence = _completed_records(history)
-    function_approvals, invocations = _approvals(
+    function_approvals, invocations, rejected = _approvals(
         context.get("function_tool_approvals", []), history, "$.context.function_tool_approvals"
     )
-    ownership = obj(
-        payload.get("current_response_generated_item_ownership"),
-        "$.current_response_generated_item_ownership",
-    )
-    known_keys(
-        ownership, frozenset({"start", "end", "interruptions"}), "$.current_response_generated_item_ownership"
-    )
+    for call in history.completed():
+        if not call.handoff and call.call_id not in rejected:
+            items[call.output_index or 0]["executionStatus"] = "executed"
+    resolved = resolved_indexes(generated, history)
+    kept = [i for i in range(len(items)) if i not in set(resolved.values())]
+    position = {old: new for new, old in enumerate(kept)}
+    moved = {call_id: items[i] for call_id, i in resolved.items()}
+    for item, path in session_only:
+        decided = history.calls.get(item["rawItem"]["callId"]) if item["type"] == "tool_approval_item" else None
+        if decided is None or decided.output_index is None:
+            raise TranslationError("a session item outside the generated items is not a decided approval", path=path)
+        moved[decided.call_id] = item
+    completed, evidence = _completed_records(history, position, moved)
     trace, span = _trace(payload.get("trace"), agent_name, "$.trace")
 
     ts_context: dict[str, Any] = {
@@ -483,28 +526,13 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         }
     )
     if payload.get("last_model_response") is not None:
-        out["lastModelResponse"] = _model_response(
-            payload["last_model_response"], names, "$.last_model_response"
-        )
+        out["lastModelResponse"] = _model_response(payload["last_model_response"], names, "$.last_model_response")
     out.update(
         {
-            "generatedItems": items,
-            "currentResponseGeneratedItemOwnership": {
-                "generatedItemStartIndex": integer(
-                    ownership.get("start"), "$.current_response_generated_item_ownership.start"
-                ),
-                "generatedItemEndIndexExclusive": integer(
-                    ownership.get("end"), "$.current_response_generated_item_ownership.end"
-                ),
-                "interruptionGeneratedItemIndexes": [
-                    integer(n, "$.current_response_generated_item_ownership.interruptions")
-                    for n in arr(
-                        ownership.get("interruptions"),
-                        "$.current_response_generated_item_ownership.interruptions",
-                    )
-                ],
-                "toolOutputGuardrailResultStartIndex": 0,
-            },
+            "generatedItems": [items[i] for i in kept],
+            "currentResponseGeneratedItemOwnership": _ownership(
+                payload.get("current_response_generated_item_ownership"), kept, position
+            ),
             "pendingAgentToolRuns": {},
             "pendingAgentToolRunAliases": {},
         }

@@ -41,9 +41,7 @@ _JS_USAGE_KEYS = frozenset(
         "requestUsageEntries",
     }
 )
-_JS_ENTRY_KEYS = frozenset(
-    {"inputTokens", "outputTokens", "totalTokens", "inputTokensDetails", "outputTokensDetails"}
-)
+_JS_ENTRY_KEYS = frozenset({"inputTokens", "outputTokens", "totalTokens", "inputTokensDetails", "outputTokensDetails"})
 
 
 def _details_to_typescript(value: Any, keys: tuple[str, ...], path: str) -> dict[str, int]:
@@ -86,9 +84,7 @@ def usage_to_typescript(value: Any, path: str) -> dict[str, Any]:
     ):
         entries = arr(usage.get(field, []), f"{path}.{field}")
         if len(entries) > 1:
-            raise TranslationError(
-                "Python keeps one aggregate details entry; found several", path=f"{path}.{field}"
-            )
+            raise TranslationError("Python keeps one aggregate details entry; found several", path=f"{path}.{field}")
         aggregate[field] = [_details_to_typescript(e, keys, f"{path}.{field}[0]") for e in entries]
     js_entries: list[dict[str, Any]] = []
     for i, raw in enumerate(arr(usage.get("request_usage_entries", []), f"{path}.request_usage_entries")):
