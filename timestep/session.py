@@ -5,7 +5,7 @@ Every operation is one autocommit statement, so one round trip:
 - ``add_items`` upserts the session row (which locks it until the statement commits, so concurrent writers
   to one session never interleave their items), records the operation id if one is given, and inserts the
   items in order; a write whose operation id was already recorded inserts nothing.
-- ``get_items`` reads the last N items as one ``json_agg`` text value, parsed once with orjson.
+- ``get_items`` reads the last N items as one JSON array text value, parsed once with orjson.
 - ``pop_item`` deletes the newest item that no other caller is popping (``FOR UPDATE SKIP LOCKED``), so two
   concurrent callers never receive the same item.
 - ``clear_session`` deletes the items but keeps the session row and its recorded operation ids: a write
@@ -60,12 +60,14 @@ WHERE %(operation_id)s::text IS NULL OR EXISTS (SELECT 1 FROM op)
 ORDER BY i.n
 """
 
+# The items as one JSON array text, joined from their stored text: json_agg would re-process every value.
 _GET_ALL = """
-SELECT json_agg(item ORDER BY id)::text FROM timestep_session_items WHERE session_id = %s
+SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']'
+FROM timestep_session_items WHERE session_id = %s
 """
 
 _GET_LAST = """
-SELECT json_agg(item ORDER BY id)::text FROM (
+SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']' FROM (
     SELECT id, item FROM timestep_session_items WHERE session_id = %s ORDER BY id DESC LIMIT %s
 ) AS last
 """
