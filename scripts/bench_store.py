@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -160,7 +161,21 @@ def make_item(n: int) -> str:
     return json.dumps(item)
 
 
-DOC_BASE = json.dumps({"state": "x" * (DOC_BYTES - 64)})
+def _doc_base() -> str:
+    """A RunState-like JSON document of DOC_BYTES: repetitive structure, varied values (not one long run
+    of a single character, which compresses to almost nothing)."""
+    items: list[dict[str, str]] = []
+    size = 0
+    while size < DOC_BYTES - 300:
+        digest = hashlib.sha256(str(len(items)).encode()).hexdigest()
+        item = {"type": "function_call_output", "call_id": f"call_{digest[:24]}",
+                "output": f"step {len(items)} done: {digest}"}
+        items.append(item)
+        size += len(json.dumps(item)) + 2
+    return json.dumps({"schema_version": "1.0", "items": items})
+
+
+DOC_BASE = _doc_base()
 
 
 def make_doc(n: int) -> str:
