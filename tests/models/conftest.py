@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TypeVar
 
 import pytest
-from agents import set_tracing_disabled
 from agents.models.interface import ModelProvider
 from openai import AsyncOpenAI
 
@@ -47,16 +46,11 @@ async def closer() -> AsyncIterator[Closer]:
 
 
 @pytest.fixture(autouse=True)
-def _no_trace_export() -> Iterator[None]:
-    """Keep the SDK's trace exporter from calling api.openai.com during tests."""
-    set_tracing_disabled(True)
-    yield
-    set_tracing_disabled(False)
-
-
-@pytest.fixture(autouse=True)
 def _clean_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests decide OLLAMA_HOST, OLLAMA_API_KEY and OpenAI's settings themselves."""
+    """Tests decide OLLAMA_HOST, OLLAMA_API_KEY and OpenAI's settings themselves.
+
+    Without OPENAI_API_KEY the SDK's trace exporter also skips api.openai.com.
+    """
     for name in ("OLLAMA_HOST", "OLLAMA_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 

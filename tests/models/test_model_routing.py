@@ -200,7 +200,7 @@ async def test_runner_uses_the_provider_end_to_end(ollama_server: WireServer, cl
         Reply(text="2 + 3 = 5", input_tokens=30, output_tokens=6),
     )
     agent = Agent(name="adder", instructions="Add.", model="ollama/llama3", tools=[add])
-    config = RunConfig(model_provider=provider)
+    config = RunConfig(model_provider=provider, tracing_disabled=True)
     if stream:
         streamed = Runner.run_streamed(agent, "2+3?", run_config=config)
         async for _ in streamed.stream_events():

@@ -29,7 +29,9 @@ async def test_approval_interruption_resumes_in_a_new_process(
     )
     agent = build_agent()
     provider = closer.provider(MultiModelProvider())
-    paused = await Runner.run(agent, "Book 2 seats", run_config=RunConfig(model_provider=provider))
+    paused = await Runner.run(
+        agent, "Book 2 seats", run_config=RunConfig(model_provider=provider, tracing_disabled=True)
+    )
 
     [pending] = paused.interruptions
     assert pending.name == "book_seats"
