@@ -147,7 +147,9 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
         decision: dict[str, Any] = {"call_id": item["call_id"], "approve": draw(st.booleans())}
         if not decision["approve"] and draw(st.booleans()):
             decision["message"] = draw(TEXT)
-        (before if draw(st.booleans()) else after).append(decision)
+        when = draw(st.sampled_from(["before", "after", "open"]))
+        if when != "open":  # an open approval makes the resume interrupt again at once
+            (before if when == "before" else after).append(decision)
     user_turns = draw(st.lists(TEXT, min_size=1, max_size=3))
     conversation: str | list[dict[str, str]] = (
         user_turns[0]
