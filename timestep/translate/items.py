@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import TranslationError
 from ._json import arr, known_keys, obj, text
 
-__all__ = ["item_to_python", "item_to_typescript", "refuse_item_type"]
+__all__ = ["item_to_python", "item_to_typescript"]
 
 _PY_CALL_KEYS = frozenset({"type", "id", "call_id", "name", "arguments", "status", "namespace", "caller"})
 _PY_OUTPUT_KEYS = frozenset({"type", "id", "call_id", "output", "status"})
@@ -25,7 +25,7 @@ _JS_TEXT_PART_KEYS = frozenset({"type", "text", "annotations", "logprobs"})
 _INPUT_PART_KEYS = frozenset({"type", "text"})
 
 
-def refuse_item_type(kind: Any, path: str) -> TranslationError:
+def _refuse_item_type(kind: Any, path: str) -> TranslationError:
     """The error for an item type outside the translatable subset."""
     return TranslationError(
         f"item type {kind!r} cannot be translated: only messages, function calls and their outputs are "
@@ -132,7 +132,7 @@ def item_to_typescript(item: Any, names: dict[str, str], path: str) -> dict[str,
                 raise TranslationError("system messages must have plain text content", path=f"{path}.content")
             return {"type": "message", "role": role, "content": content_value}
         raise TranslationError(f"message role {role!r} is not supported (user, system, assistant)", path=path)
-    raise refuse_item_type(kind, path)
+    raise _refuse_item_type(kind, path)
 
 
 def item_to_python(item: Any, path: str, *, as_input: bool = False) -> dict[str, Any]:
@@ -198,4 +198,4 @@ def item_to_python(item: Any, path: str, *, as_input: bool = False) -> dict[str,
                 raise TranslationError("input message ids and statuses cannot be translated", path=path)
             return {"role": role, "content": _input_content(raw.get("content"), f"{path}.content")}
         raise TranslationError(f"message role {role!r} is not supported (user, system, assistant)", path=path)
-    raise refuse_item_type(kind, path)
+    raise _refuse_item_type(kind, path)

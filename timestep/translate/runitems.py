@@ -37,10 +37,9 @@ class Call:
 
 @dataclass
 class History:
-    """Function calls by call id, in the order they were made, plus the calls awaiting approval."""
+    """Function calls by call id, in the order they were made."""
 
     calls: dict[str, Call] = field(default_factory=dict)
-    approvals: list[str] = field(default_factory=list)
 
     def completed(self) -> list[Call]:
         """Calls with an output, in the order their outputs were produced."""
@@ -88,7 +87,6 @@ def index_history(items: list[dict[str, Any]]) -> History:
             cid = body["call_id"]
             if cid not in history.calls or history.calls[cid].handoff:
                 raise TranslationError(f"approval for call id {cid!r} has no matching tool call", path=path)
-            history.approvals.append(cid)
     return history
 
 

@@ -8,22 +8,18 @@ TypeScript records it replaces agree with that same history.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import TranslationError
 from ._json import arr, empty, integer, known_keys, obj, text
-from .fingerprints import (
-    handoff_tool_name,
-    js_fingerprint,
-    js_function_tool_key,
-    python_fingerprint,
-    python_scope,
-)
+from .approvals import approvals_to_python
+from .completion import check_typescript_completion, invocations_to_python
 from .formats import PYTHON_SCHEMA_VERSION, require_format
 from .items import item_to_python
+from .processed import descriptions_of, processed_to_python
 from .resolved import Placement, place_resolved
-from .runitems import Call, History, index_history, run_item_to_python
+from .runitems import index_history, run_item_to_python
+from .tracing import trace_to_python
 from .usage import usage_to_python
 
 __all__ = ["to_python"]
@@ -64,19 +60,6 @@ _TOP_KEYS = frozenset(
     }
 )
 _CONTEXT_KEYS = frozenset({"usage", "approvals", "functionApprovals", "approvalInvocations", "context"})
-_PROCESSED_KEYS = frozenset(
-    {
-        "newItems",
-        "toolsUsed",
-        "handoffs",
-        "functions",
-        "functionToolsNotFound",
-        "computerActions",
-        "shellActions",
-        "applyPatchActions",
-        "mcpApprovalRequests",
-    }
-)
 _MAPPING_META = {
     "original_type": "mapping",
     "serialized_via": "mapping",
@@ -105,125 +88,6 @@ def _model_response(value: Any, path: str) -> dict[str, Any]:
         else text(response["responseId"], f"{path}.responseId"),
         "request_id": None if response.get("requestId") is None else text(response["requestId"], f"{path}.requestId"),
     }
-
-
-def _js_key(call: Call) -> str:
-    return handoff_tool_name(call.name) if call.handoff else js_function_tool_key(call.name)
-
-
-def _records(value: Any, path: str) -> dict[str, dict[str, Any]]:
-    """``[{agentIdentity, invocations}]`` as ``{call id: (agent, record)}``-like flat mapping."""
-    flat: dict[str, dict[str, Any]] = {}
-    for i, raw in enumerate(arr(value or [], path)):
-        entry = obj(raw, f"{path}[{i}]")
-        agent = text(entry.get("agentIdentity"), f"{path}[{i}].agentIdentity")
-        for call_id, record in obj(entry.get("invocations"), f"{path}[{i}].invocations").items():
-            flat[call_id] = {"agent": agent, "record": record}
-    return flat
-
-
-def _check_completed(payload: dict[str, Any], history: History) -> dict[str, Any]:
-    """TypeScript's completion records must describe exactly the completed calls of the history.
-
-    Returns the decided approval items TypeScript moved from the history into the evidence, by call id.
-    """
-    recorded = _records(payload.get("completedToolInvocations"), "$.completedToolInvocations")
-    evidence = _records(payload.get("completedToolInvocationEvidence"), "$.completedToolInvocationEvidence")
-    completed = {c.call_id: c for c in history.completed()}
-    if set(recorded) != set(completed) or set(evidence) != set(completed):
-        raise TranslationError(
-            "completed tool invocation records do not match the tool outputs in the history "
-            f"(records: {sorted(recorded)}, outputs: {sorted(completed)})",
-            path="$.completedToolInvocations",
-        )
-    approvals: dict[str, Any] = {}
-    for call_id, call in completed.items():
-        fp = js_fingerprint(_js_key(call), call.arguments)
-        epath = f"$.completedToolInvocationEvidence.{call_id}"
-        ev = obj(evidence[call_id]["record"], epath)
-        if recorded[call_id] != {"agent": call.agent, "record": fp} or ev.get("fingerprint") != fp:
-            raise TranslationError(
-                f"completion record of call id {call_id!r} does not match its call (edited state, or a "
-                "TypeScript SDK version other than the supported one)",
-                path=f"$.completedToolInvocations.{call_id}",
-            )
-        first, *rest = arr(ev.get("items"), f"{epath}.items") or [None]
-        moved = first.get("item") if isinstance(first, dict) and set(first) == {"item"} else None
-        if rest != [{"generatedItemIndex": call.output_index}] or not (
-            first == {"generatedItemIndex": call.index}
-            or (
-                isinstance(moved, dict)
-                and moved.get("type") == "tool_approval_item"
-                and isinstance(moved.get("rawItem"), dict)
-                and moved["rawItem"].get("callId") == call_id
-            )
-        ):
-            raise TranslationError(f"completion evidence of call id {call_id!r} does not match the history", path=epath)
-        if moved is not None:
-            approvals[call_id] = moved
-    return approvals
-
-
-def _approvals(context: dict[str, Any], history: History) -> list[dict[str, Any]]:
-    bound = _records(context.get("approvalInvocations"), "$.context.approvalInvocations")
-    for i, raw in enumerate(arr(context.get("approvalInvocations") or [], "$.context.approvalInvocations")):
-        empty(
-            obj(raw, f"$.context.approvalInvocations[{i}]").get("approvals"),
-            f"$.context.approvalInvocations[{i}].approvals",
-            "invocation-scoped hosted approvals",
-        )
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(arr(context.get("functionApprovals") or [], "$.context.functionApprovals")):
-        epath = f"$.context.functionApprovals[{i}]"
-        entry = obj(raw, epath)
-        known_keys(entry, frozenset({"agentIdentity", "approvals"}), epath)
-        agent = text(entry.get("agentIdentity"), f"{epath}.agentIdentity")
-        for key, raw_record in obj(entry.get("approvals"), f"{epath}.approvals").items():
-            rpath = f"{epath}.approvals.{key}"
-            record = obj(raw_record, rpath)
-            known_keys(record, frozenset({"approved", "rejected", "messages"}), rpath)
-            decision: dict[str, Any] = {}
-            for field in ("approved", "rejected"):
-                ids = record.get(field)
-                if isinstance(ids, bool):
-                    raise TranslationError(
-                        "sticky always-approve/always-reject decisions are not supported", path=rpath
-                    )
-                decision[field] = [text(c, f"{rpath}.{field}") for c in arr(ids, f"{rpath}.{field}")]
-            messages = obj(record.get("messages") or {}, f"{rpath}.messages")
-            for call_id in decision["approved"] + decision["rejected"]:
-                call = history.calls.get(call_id)
-                if call is None or call.handoff or js_function_tool_key(call.name) != key or call.agent != agent:
-                    raise TranslationError(f"decision for call id {call_id!r} matches no call of {key}", path=rpath)
-                if bound.get(call_id) != {"agent": agent, "record": js_fingerprint(key, call.arguments)}:
-                    raise TranslationError(
-                        f"decision for call id {call_id!r} has no matching invocation binding",
-                        path="$.context.approvalInvocations",
-                    )
-                seen.add(call_id)
-            if messages:
-                decision["rejection_messages"] = {k: text(v, f"{rpath}.messages.{k}") for k, v in messages.items()}
-            out.append({"agent": {"name": agent}, "tool_key": _bare_name(key, rpath), "decision": decision})
-    if set(bound) - seen:
-        raise TranslationError(
-            f"invocation bindings without decisions: {sorted(set(bound) - seen)}",
-            path="$.context.approvalInvocations",
-        )
-    return out
-
-
-def _bare_name(key: str, path: str) -> str:
-    prefix, suffix = '["bare",', "]"
-    if not (key.startswith(prefix) and key.endswith(suffix)):
-        raise TranslationError(f"only bare function tool approvals are supported, got {key}", path=path)
-    try:
-        name = json.loads(key[len(prefix) : -1])
-    except ValueError:
-        name = None
-    if not isinstance(name, str) or js_function_tool_key(name) != key:
-        raise TranslationError(f"malformed tool key {key}", path=path)
-    return name
 
 
 def _responses_of(payload: dict[str, Any]) -> dict[str, int]:
@@ -277,115 +141,6 @@ def _ownership(fields: tuple[int, int, list[int]], placement: Placement) -> dict
     return {"start": new_start, "end": new_end, "interruptions": [placement.moved[i] for i in indexes]}
 
 
-def _trace(value: Any) -> dict[str, Any] | None:
-    """The trace; TypeScript's current agent span is per process and Python keeps none."""
-    if value is None:
-        return None
-    trace = obj(value, "$.trace")
-    known_keys(
-        trace, frozenset({"object", "id", "workflow_name", "group_id", "metadata", "tracing_api_key"}), "$.trace"
-    )
-    out: dict[str, Any] = {
-        "object": "trace",
-        "id": text(trace.get("id"), "$.trace.id"),
-        "workflow_name": text(trace.get("workflow_name"), "$.trace.workflow_name"),
-    }
-    if trace.get("group_id") is not None:
-        out["group_id"] = text(trace["group_id"], "$.trace.group_id")
-    if obj(trace.get("metadata") or {}, "$.trace.metadata"):
-        out["metadata"] = trace["metadata"]
-    if trace.get("tracing_api_key") is not None:
-        out["tracing_api_key"] = text(trace["tracing_api_key"], "$.trace.tracing_api_key")
-    return out
-
-
-def _invocations(history: History) -> dict[str, dict[str, Any]]:
-    records = {}
-    for call in history.calls.values():
-        scope = python_scope(call.name, handoff=call.handoff)
-        done = call.output_index is not None
-        records[call.call_id] = {
-            "type": "function_call",
-            "approval_scope": scope,
-            "fingerprint": python_fingerprint(scope, call.arguments),
-            "executed": done,
-            "completed": done,
-        }
-    return records
-
-
-def _processed(
-    value: Any, descriptions: dict[str, str], interruptions: list[dict[str, Any]], path: str
-) -> dict[str, Any]:
-    processed = obj(value, path)
-    known_keys(processed, _PROCESSED_KEYS, path)
-    for key in (
-        "handoffs",
-        "functionToolsNotFound",
-        "computerActions",
-        "shellActions",
-        "applyPatchActions",
-        "mcpApprovalRequests",
-    ):
-        empty(processed.get(key), f"{path}.{key}", f"pending {key}")
-    functions = []
-    for i, raw in enumerate(arr(processed.get("functions"), f"{path}.functions")):
-        fpath = f"{path}.functions[{i}]"
-        entry = obj(raw, fpath)
-        known_keys(entry, frozenset({"toolCall", "tool", "mcpToolBinding"}), fpath)
-        empty(entry.get("mcpToolBinding"), f"{fpath}.mcpToolBinding", "an MCP tool binding")
-        tool = obj(entry.get("tool"), f"{fpath}.tool")
-        if tool.get("type") != "function":
-            raise TranslationError("only function tools are supported", path=f"{fpath}.tool.type")
-        name = text(tool.get("name"), f"{fpath}.tool.name")
-        functions.append(
-            {
-                "tool_call": item_to_python(entry.get("toolCall"), f"{fpath}.toolCall"),
-                "tool": {
-                    "name": name,
-                    "lookupKey": {"kind": "bare", "name": name},
-                    "description": text(tool.get("description", ""), f"{fpath}.tool.description"),
-                    "paramsJsonSchema": obj(tool.get("parameters"), f"{fpath}.tool.parameters"),
-                },
-            }
-        )
-    return {
-        "new_items": [
-            run_item_to_python(item, descriptions, f"{path}.newItems[{i}]")
-            for i, item in enumerate(arr(processed.get("newItems"), f"{path}.newItems"))
-        ],
-        "tools_used": [
-            text(t, f"{path}.toolsUsed[{i}]")
-            for i, t in enumerate(arr(processed.get("toolsUsed"), f"{path}.toolsUsed"))
-        ],
-        "functions": functions,
-        "computer_actions": [],
-        "custom_tool_actions": [],
-        "local_shell_actions": [],
-        "shell_actions": [],
-        "apply_patch_actions": [],
-        "handoffs": [],
-        "mcp_approval_requests": [],
-        "interruptions": interruptions,
-        "mcp_tool_bindings": {},
-    }
-
-
-def _descriptions(payload: dict[str, Any]) -> dict[str, str]:
-    processed = payload.get("lastProcessedResponse")
-    found: dict[str, str] = {}
-    if isinstance(processed, dict):
-        for entry in processed.get("functions") or []:
-            tool = entry.get("tool") if isinstance(entry, dict) else None
-            if (
-                isinstance(tool, dict)
-                and isinstance(tool.get("name"), str)
-                and isinstance(tool.get("description"), str)
-            ):
-                found[tool["name"]] = tool["description"]
-    return found
-
-
 def _refuse_unsupported(p: dict[str, Any], context: dict[str, Any]) -> None:
     for key, what in (
         ("inputGuardrailResults", "input guardrail results"),
@@ -435,7 +190,7 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
             path="$.currentTurnSessionInputItems",
         )
 
-    descriptions = _descriptions(payload)
+    descriptions = descriptions_of(payload)
     items = [
         run_item_to_python(item, descriptions, f"$.generatedItems[{i}]")
         for i, item in enumerate(arr(payload.get("generatedItems"), "$.generatedItems"))
@@ -443,11 +198,11 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     history = index_history(items)
     moved = {
         call_id: run_item_to_python(item, descriptions, f"$.completedToolInvocationEvidence.{call_id}.items[0]")
-        for call_id, item in _check_completed(payload, history).items()
+        for call_id, item in check_typescript_completion(payload, history).items()
     }
     ownership = _ownership_fields(payload.get("currentResponseGeneratedItemOwnership"))
     placement = place_resolved(items, moved, history, _responses_of(payload), range(ownership[0], ownership[1]))
-    approvals = _approvals(context, history)
+    approvals = approvals_to_python(context, history)
     interruptions = [
         run_item_to_python(item, descriptions, f"$.currentStep.data.interruptions[{i}]")
         for i, item in enumerate(arr(step_data.get("interruptions"), "$.currentStep.data.interruptions"))
@@ -457,7 +212,7 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     py_context: dict[str, Any] = {
         "usage": usage_to_python(context.get("usage"), "$.context.usage"),
         "approvals": {},
-        "tool_invocations": _invocations(history),
+        "tool_invocations": invocations_to_python(history),
         "context": obj(context.get("context"), "$.context.context"),
         "context_meta": dict(_MAPPING_META),
     }
@@ -506,9 +261,11 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
         "last_model_response": None if last_response is None else _model_response(last_response, "$.lastModelResponse"),
         "last_processed_response": None
         if payload.get("lastProcessedResponse") is None
-        else _processed(payload["lastProcessedResponse"], descriptions, interruptions, "$.lastProcessedResponse"),
+        else processed_to_python(
+            payload["lastProcessedResponse"], descriptions, interruptions, "$.lastProcessedResponse"
+        ),
         "current_turn_persisted_item_count": integer(
             payload.get("currentTurnPersistedItemCount", 0), "$.currentTurnPersistedItemCount"
         ),
-        "trace": _trace(payload.get("trace")),
+        "trace": trace_to_python(payload.get("trace")),
     }

@@ -9,23 +9,19 @@ definition in code is authoritative on both sides).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, boolean, empty, integer, known_keys, obj, text
-from .fingerprints import (
-    handoff_tool_name,
-    js_fingerprint,
-    js_function_tool_key,
-    python_fingerprint,
-    python_scope,
-)
+from ._json import arr, empty, integer, known_keys, obj, text
+from .approvals import approvals_to_typescript
+from .completion import check_python_invocations, completion_to_typescript
 from .formats import TYPESCRIPT_SCHEMA_VERSION, require_format
 from .items import item_to_typescript
+from .processed import processed_to_typescript
 from .resolved import resolved_indexes, shift_range
-from .runitems import Call, History, index_history, run_item_to_typescript
+from .runitems import index_history, run_item_to_typescript
+from .tracing import trace_to_typescript
 from .usage import usage_to_typescript
 
 __all__ = ["to_typescript"]
@@ -72,24 +68,7 @@ _MAPPING_META = {
     "requires_deserializer": False,
     "omitted": False,
 }
-_PROCESSED_KEYS = frozenset(
-    {
-        "new_items",
-        "tools_used",
-        "functions",
-        "computer_actions",
-        "custom_tool_actions",
-        "local_shell_actions",
-        "shell_actions",
-        "apply_patch_actions",
-        "handoffs",
-        "mcp_approval_requests",
-        "interruptions",
-        "mcp_tool_bindings",
-    }
-)
 _MAX_SAFE_INTEGER = 2**53 - 1
-_TRACE_KEYS = frozenset({"object", "id", "workflow_name", "group_id", "metadata", "tracing_api_key"})
 
 
 def _call_names(payload: dict[str, Any]) -> dict[str, str]:
@@ -129,165 +108,6 @@ def _model_response(value: Any, names: dict[str, str], path: str) -> dict[str, A
         if response.get(src) is not None:
             out[dst] = text(response[src], f"{path}.{src}")
     return out
-
-
-def _check_invocations(records: dict[str, Any], history: History, path: str) -> None:
-    """Python's own invocation records must describe exactly this history, else we would mis-bind."""
-    for call_id, raw in records.items():
-        rpath = f"{path}.{call_id}"
-        record = obj(raw, rpath)
-        call = history.calls.get(call_id)
-        if call is None:
-            raise TranslationError(f"invocation record for call id {call_id!r} matches no call", path=rpath)
-        scope = python_scope(call.name, handoff=call.handoff)
-        if record.get("approval_scope") != scope or record.get("fingerprint") != python_fingerprint(
-            scope, call.arguments
-        ):
-            raise TranslationError(
-                f"invocation record for call id {call_id!r} does not match its call "
-                "(edited state, or a Python SDK version other than the supported one)",
-                path=rpath,
-            )
-        completed = boolean(record.get("completed"), f"{rpath}.completed")
-        if completed != (call.output_index is not None):
-            raise TranslationError(f"call id {call_id!r} completion disagrees with its output items", path=rpath)
-        if boolean(record.get("executed"), f"{rpath}.executed") != completed:
-            raise TranslationError(
-                f"call id {call_id!r} started but did not complete: resuming it elsewhere could run it twice",
-                path=rpath,
-            )
-    missing = [c for c in history.calls if c not in records]
-    if missing:
-        raise TranslationError(f"calls without invocation records: {', '.join(missing)}", path=path)
-
-
-def _js_key(call: Call) -> str:
-    return handoff_tool_name(call.name) if call.handoff else js_function_tool_key(call.name)
-
-
-def _completed_records(
-    history: History, position: dict[int, int], approvals: dict[str, dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Completion records and their evidence: the call (or its decided approval item, which TypeScript
-    keeps here instead of in the history) and the output, by their new positions."""
-    fingerprints: dict[str, dict[str, str]] = {}
-    evidence: dict[str, dict[str, Any]] = {}
-    for call in history.completed():
-        fp = js_fingerprint(_js_key(call), call.arguments)
-        fingerprints.setdefault(call.agent, {})[call.call_id] = fp
-        first = (
-            {"item": approvals[call.call_id]}
-            if call.call_id in approvals
-            else {"generatedItemIndex": position[call.index]}
-        )
-        evidence.setdefault(call.agent, {})[call.call_id] = {
-            "fingerprint": fp,
-            "items": [first, {"generatedItemIndex": position[call.output_index or 0]}],
-        }
-    return (
-        [{"agentIdentity": a, "invocations": inv} for a, inv in fingerprints.items()],
-        [{"agentIdentity": a, "invocations": inv} for a, inv in evidence.items()],
-    )
-
-
-def _call_ids(value: Any, path: str) -> list[str]:
-    if isinstance(value, bool):
-        raise TranslationError("sticky always-approve/always-reject decisions are not supported", path=path)
-    return [text(v, f"{path}[{i}]") for i, v in enumerate(arr(value, path))]
-
-
-def _approvals(value: Any, history: History, path: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
-    by_agent: dict[str, dict[str, Any]] = {}
-    bound: dict[str, dict[str, str]] = {}
-    all_rejected: set[str] = set()
-    for i, raw in enumerate(arr(value, path)):
-        epath = f"{path}[{i}]"
-        entry = obj(raw, epath)
-        known_keys(entry, frozenset({"agent", "tool_key", "decision"}), epath)
-        agent = obj(entry.get("agent"), f"{epath}.agent")
-        known_keys(agent, frozenset({"name"}), f"{epath}.agent")
-        agent_name = text(agent.get("name"), f"{epath}.agent.name")
-        tool = text(entry.get("tool_key"), f"{epath}.tool_key")
-        decision = obj(entry.get("decision"), f"{epath}.decision")
-        known_keys(decision, frozenset({"approved", "rejected", "rejection_messages"}), f"{epath}.decision")
-        approved = _call_ids(decision.get("approved"), f"{epath}.decision.approved")
-        rejected = _call_ids(decision.get("rejected"), f"{epath}.decision.rejected")
-        all_rejected.update(rejected)
-        messages = obj(decision.get("rejection_messages") or {}, f"{epath}.decision.rejection_messages")
-        for call_id in approved + rejected:
-            call = history.calls.get(call_id)
-            if call is None or call.handoff or call.name != tool or call.agent != agent_name:
-                raise TranslationError(f"decision for call id {call_id!r} matches no call of {tool!r}", path=epath)
-            bound.setdefault(agent_name, {})[call_id] = js_fingerprint(js_function_tool_key(tool), call.arguments)
-        record: dict[str, Any] = {"approved": approved, "rejected": rejected}
-        if messages:
-            record["messages"] = {k: text(v, f"{epath}.decision.rejection_messages.{k}") for k, v in messages.items()}
-        by_agent.setdefault(agent_name, {})[js_function_tool_key(tool)] = record
-    return (
-        [{"agentIdentity": a, "approvals": approvals} for a, approvals in by_agent.items()],
-        [{"agentIdentity": a, "invocations": inv, "approvals": {}} for a, inv in bound.items()],
-        all_rejected,
-    )
-
-
-def _processed(value: Any, names: dict[str, str], path: str) -> dict[str, Any]:
-    processed = obj(value, path)
-    known_keys(processed, _PROCESSED_KEYS, path)
-    for key in (
-        "computer_actions",
-        "custom_tool_actions",
-        "local_shell_actions",
-        "shell_actions",
-        "apply_patch_actions",
-        "handoffs",
-        "mcp_approval_requests",
-        "mcp_tool_bindings",
-    ):
-        empty(processed.get(key), f"{path}.{key}", f"pending {key.replace('_', ' ')}")
-    functions = []
-    for i, raw in enumerate(arr(processed.get("functions"), f"{path}.functions")):
-        fpath = f"{path}.functions[{i}]"
-        entry = obj(raw, fpath)
-        known_keys(entry, frozenset({"tool_call", "tool"}), fpath)
-        tool = obj(entry.get("tool"), f"{fpath}.tool")
-        known_keys(tool, frozenset({"name", "lookupKey", "description", "paramsJsonSchema"}), f"{fpath}.tool")
-        name = text(tool.get("name"), f"{fpath}.tool.name")
-        if tool.get("lookupKey") != {"kind": "bare", "name": name}:
-            raise TranslationError("only bare function tools are supported", path=f"{fpath}.tool.lookupKey")
-        functions.append(
-            {
-                "toolCall": item_to_typescript(entry.get("tool_call"), names, f"{fpath}.tool_call"),
-                "tool": {
-                    "type": "function",
-                    "name": name,
-                    "description": text(tool.get("description", ""), f"{fpath}.tool.description"),
-                    "parameters": obj(tool.get("paramsJsonSchema"), f"{fpath}.tool.paramsJsonSchema"),
-                    "strict": False,
-                    "deferLoading": False,
-                    "timeoutBehavior": "error_as_result",
-                    "inputGuardrails": [],
-                    "outputGuardrails": [],
-                },
-                "mcpToolBinding": None,
-            }
-        )
-    return {
-        "newItems": [
-            run_item_to_typescript(item, names, f"{path}.new_items[{i}]")
-            for i, item in enumerate(arr(processed.get("new_items"), f"{path}.new_items"))
-        ],
-        "toolsUsed": [
-            text(t, f"{path}.tools_used[{i}]")
-            for i, t in enumerate(arr(processed.get("tools_used"), f"{path}.tools_used"))
-        ],
-        "handoffs": [],
-        "functions": functions,
-        "functionToolsNotFound": [],
-        "computerActions": [],
-        "shellActions": [],
-        "applyPatchActions": [],
-        "mcpApprovalRequests": [],
-    }
 
 
 def _session_only(payload: dict[str, Any], generated: list[Any]) -> list[tuple[dict[str, Any], str]]:
@@ -337,36 +157,6 @@ def _ownership(value: Any, kept: list[int], position: dict[int, int]) -> dict[st
         "interruptionGeneratedItemIndexes": interruptions,
         "toolOutputGuardrailResultStartIndex": 0,
     }
-
-
-def _trace(value: Any, agent: str, path: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The trace, plus the agent span TypeScript needs before it will re-attach a resumed run to it."""
-    if value is None:
-        return None, None
-    trace = obj(value, path)
-    known_keys(trace, _TRACE_KEYS, path)
-    trace_id = text(trace.get("id"), f"{path}.id")
-    out: dict[str, Any] = {
-        "object": "trace",
-        "id": trace_id,
-        "workflow_name": text(trace.get("workflow_name"), f"{path}.workflow_name"),
-        "group_id": None if trace.get("group_id") is None else text(trace["group_id"], f"{path}.group_id"),
-        "metadata": obj(trace.get("metadata") or {}, f"{path}.metadata"),
-    }
-    if trace.get("tracing_api_key") is not None:
-        out["tracing_api_key"] = text(trace["tracing_api_key"], f"{path}.tracing_api_key")
-    span_id = hashlib.sha256(f"{trace_id}\0{agent}".encode()).hexdigest()[:24]
-    span = {
-        "object": "trace.span",
-        "id": f"span_{span_id}",
-        "trace_id": trace_id,
-        "parent_id": None,
-        "started_at": None,
-        "ended_at": None,
-        "error": None,
-        "span_data": {"type": "agent", "name": agent, "handoffs": [], "tools": [], "output_type": "text"},
-    }
-    return out, span
 
 
 def _context(value: Any, path: str) -> dict[str, Any]:
@@ -445,12 +235,12 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     history = index_history(generated)
     context = obj(payload.get("context"), "$.context")
     app_context = _context(context, "$.context")
-    _check_invocations(
+    check_python_invocations(
         obj(context.get("tool_invocations"), "$.context.tool_invocations"),
         history,
         "$.context.tool_invocations",
     )
-    function_approvals, invocations, rejected = _approvals(
+    function_approvals, invocations, rejected = approvals_to_typescript(
         context.get("function_tool_approvals", []), history, "$.context.function_tool_approvals"
     )
     for call in history.completed():
@@ -465,8 +255,8 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         if decided is None or decided.output_index is None:
             raise TranslationError("a session item outside the generated items is not a decided approval", path=path)
         moved[decided.call_id] = item
-    completed, evidence = _completed_records(history, position, moved)
-    trace, span = _trace(payload.get("trace"), agent_name, "$.trace")
+    completed, evidence = completion_to_typescript(history, position, moved)
+    trace, span = trace_to_typescript(payload.get("trace"), agent_name, "$.trace")
 
     ts_context: dict[str, Any] = {
         "usage": usage_to_typescript(context.get("usage"), "$.context.usage"),
@@ -538,7 +328,7 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         }
     )
     if payload.get("last_processed_response") is not None:
-        out["lastProcessedResponse"] = _processed(
+        out["lastProcessedResponse"] = processed_to_typescript(
             payload["last_processed_response"], names, "$.last_processed_response"
         )
     out.update(
