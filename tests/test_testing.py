@@ -33,9 +33,11 @@ async def test_runs_tool_then_answers(streamed: bool) -> None:
     agent = Agent(name="booker", model=model, tools=[book])
     if streamed:
         streaming = Runner.run_streamed(agent, "book two")
-        kinds = [event.type async for event in streaming.stream_events()]
+        raw = [e.data.type async for e in streaming.stream_events() if e.type == "raw_response_event"]
         result = streaming
-        assert "raw_response_event" in kinds
+        assert raw.count("response.created") == raw.count("response.completed") == 2
+        assert raw[0] == "response.created" and raw[-1] == "response.completed"
+        assert "response.function_call_arguments.done" in raw and "response.output_text.delta" in raw
     else:
         result = await Runner.run(agent, "book two")  # type: ignore[assignment]
     assert result.final_output == "done ✓"
@@ -53,9 +55,7 @@ async def test_runs_tool_then_answers(streamed: bool) -> None:
 
 
 async def test_deterministic_ids_and_handoff() -> None:
-    model = ScriptedModel(
-        [[ScriptedModel.handoff("Billing Desk")], [ScriptedModel.text("hi")]], id_prefix="t"
-    )
+    model = ScriptedModel([[ScriptedModel.handoff("Billing Desk")], [ScriptedModel.text("hi")]], id_prefix="t")
     billing = Agent(name="Billing Desk")
     triage = Agent(name="triage", handoffs=[billing])
     result = await Runner.run(triage, "x", run_config=RunConfig(model_provider=ScriptedModelProvider(model)))
