@@ -146,7 +146,7 @@ export async function resume(spec, stateText, decisions) {
     executed,
     model_inputs: model.calls,
     usage: usageTotals(result.state.usage),
-    context: result.state._context.context,
+    context: result.runContext.context,
     last_agent: result.lastAgent?.name ?? null,
     trace_id: startedTraces.slice(tracesBefore)[0] ?? null,
     interruptions: result.interruptions.map((i) => i.rawItem.callId),
