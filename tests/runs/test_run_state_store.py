@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import Agent, RunConfig, RunState, set_trace_processors
+from agents import Agent, RunConfig, RunState, set_trace_processors, set_tracing_disabled
 
 from tests.runs.scenario import booking_turns, host
 from timestep import RunStateStore, run_agent
@@ -48,11 +48,15 @@ async def test_database_snapshots_list_load_delete(store: Store) -> None:
     assert len(await states.list_snapshots()) == 1
 
 
-async def test_tracing_api_key_is_never_stored(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_tracing_api_key_is_never_stored(store: Store) -> None:
     set_trace_processors([])  # traces are made but exported nowhere
-    monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "0")
-    agent = host(booking_turns())
-    result = await run_agent(agent, "hi", run_config=RunConfig(tracing={"api_key": "sk-trace-secret"}), store=store)
+    set_tracing_disabled(False)
+    try:
+        result = await run_agent(
+            host(booking_turns()), "hi", run_config=RunConfig(tracing={"api_key": "sk-trace-secret"}), store=store
+        )
+    finally:
+        set_tracing_disabled(True)
     assert "sk-trace-secret" in orjson.dumps(result.state.to_json(include_tracing_api_key=True)).decode()
     async with store.connection() as conn:
         cur = await conn.execute("SELECT state::text FROM timestep_run_snapshots WHERE run_id = %s", (result.run_id,))
