@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 
-from timestep.snapshots import EncodedSnapshot
+if TYPE_CHECKING:  # the command line reads runs without importing the Agents SDK
+    from timestep.snapshots import EncodedSnapshot
 
 RunStatus = str  # 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled'
 FINISHED_STATUSES = ("completed", "failed", "cancelled")
