@@ -84,7 +84,7 @@ CONTEXT_VALUES = st.recursive(
     ),
     max_leaves=8,
 )
-_AGENT_NAMES = ["triage", "billing", "refunds", "ops_desk", "agent_2"]
+_AGENT_NAMES = ["triage", "billing", "refunds", "ops_desk", "agent_2", "Booking Desk", "Zürich Ops"]
 _TOOL_NAMES = ["book", "charge", "notify", "lookup", "send_mail"]
 
 
