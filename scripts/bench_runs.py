@@ -1,0 +1,124 @@
+"""Measure durable runs against what a user would otherwise run, side by side in one process.
+
+1. A 20-turn run, one tool call per turn, zero-latency scripted model: ``run_agent`` recording everything
+   on the embedded store (with a ``TimestepSession``), against ``Runner.run`` with the SDK's
+   ``SQLiteSession``, against ``Runner.run`` with no session. Target: ``run_agent`` <= 1.3x no session.
+2. ``RunStateStore.save`` + ``load`` of a 200-item state (database snapshots on the embedded store) against
+   the SDK's own ``to_string`` + ``from_string`` alone. Target: <= 1.2x.
+
+Usage: python scripts/bench_runs.py [--quick] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
+
+from agents import Agent, Runner, RunState, SQLiteSession, function_tool
+
+from timestep import RunStateStore, TimestepSession, open_store, run_agent
+from timestep.store import Store
+from timestep.testing import ScriptedModel
+
+TURNS = 20
+
+
+@function_tool
+def step(n: int) -> str:
+    """One step of work."""
+    return f"step {n} done"
+
+
+def agent_for(turns: int) -> Agent[Any]:
+    script = [[ScriptedModel.tool_call("step", {"n": i}, call_id=f"c{i}")] for i in range(turns)]
+    return Agent(name="worker", model=ScriptedModel([*script, [ScriptedModel.text("all done")]]), tools=[step])
+
+
+async def median_ms(action: Callable[[], Awaitable[object]], repeats: int) -> float:
+    await action()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        await action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+async def twenty_turns(store: Store, workdir: Path, repeats: int) -> list[tuple[str, float]]:
+    async def plain() -> None:
+        await Runner.run(agent_for(TURNS), "go", max_turns=TURNS + 2)
+
+    async def sqlite_session() -> None:
+        session = SQLiteSession(uuid.uuid4().hex, str(workdir / "sessions.db"))
+        await Runner.run(agent_for(TURNS), "go", session=session, max_turns=TURNS + 2)
+
+    async def timestep_run() -> None:
+        session = TimestepSession(uuid.uuid4().hex, store=store)
+        await run_agent(agent_for(TURNS), "go", session=session, store=store, max_turns=TURNS + 2)
+
+    results = []
+    for name, action in (("Runner.run, no session", plain), ("Runner.run + SQLiteSession", sqlite_session),
+                         ("run_agent, everything recorded (embedded)", timestep_run)):
+        results.append((name, await median_ms(action, repeats)))
+    return results
+
+
+async def state_round_trip(store: Store, repeats: int) -> list[tuple[str, float]]:
+    agent = agent_for(100)  # 100 tool calls and their outputs: 200 generated items
+    result = await Runner.run(agent, "go", max_turns=110)
+    state = result.to_state()
+    assert len(state.to_json()["generated_items"]) >= 200
+    states = RunStateStore(agent, run_id=uuid.uuid4().hex, store=store)
+
+    async def sdk_only() -> None:
+        await RunState.from_string(agent, state.to_string())
+
+    async def with_store() -> None:
+        await states.save(state)
+        await states.load()
+
+    return [("to_string + from_string (SDK alone)", await median_ms(sdk_only, repeats)),
+            ("RunStateStore.save + load (embedded)", await median_ms(with_store, repeats))]
+
+
+def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bool) -> str:
+    base = rows[0][1]
+    lines = [f"### {title}" if markdown else title, ""]
+    if markdown:
+        lines += ["| | median ms | ratio |", "|---|---:|---:|"]
+    for name, ms in rows:
+        lines.append(f"| {name} | {ms:.2f} | {ms / base:.2f}x |" if markdown else f"  {name:45} {ms:8.2f} ms  {ms / base:5.2f}x")
+    ratio = rows[-1][1] / base
+    lines += ["", f"target <= {target}x: {'met' if ratio <= target else 'NOT met'} ({ratio:.2f}x)", ""]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--markdown", action="store_true", help="print tables for the README")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else 25
+    with tempfile.TemporaryDirectory(prefix="timestep-bench-") as tmp:
+        async with open_store(Path(tmp) / "store") as store:
+            runs = await twenty_turns(store, Path(tmp), repeats)
+            states = await state_round_trip(store, repeats)
+        assert store.server is not None
+        store.server.stop()
+    print(table(f"{TURNS}-turn run, one tool call per turn, zero-latency model", runs, 1.3, args.markdown))
+    print(table("RunState of 200 items: save + load", states, 1.2, args.markdown))
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
