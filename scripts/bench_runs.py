@@ -98,7 +98,8 @@ def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bo
     if markdown:
         lines += ["| | median ms | ratio |", "|---|---:|---:|"]
     for name, ms in rows:
-        lines.append(f"| {name} | {ms:.2f} | {ms / base:.2f}x |" if markdown else f"  {name:45} {ms:8.2f} ms  {ms / base:5.2f}x")
+        ratio = ms / base
+        lines.append(f"| {name} | {ms:.2f} | {ratio:.2f}x |" if markdown else f"  {name:45} {ms:8.2f} ms {ratio:5.2f}x")
     ratio = rows[-1][1] / base
     lines += ["", f"target <= {target}x: {'met' if ratio <= target else 'NOT met'} ({ratio:.2f}x)", ""]
     return "\n".join(lines)
