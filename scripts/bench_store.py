@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.postgres_server import PostgresServer, start_postgres  # noqa: E402
 from timestep.config import DEFAULT_DURABILITY  # noqa: E402
 from timestep.store import Store, open_store  # noqa: E402
-from timestep.store.durability import flush_to_disk  # noqa: E402
+from timestep.store.durability import sync_file_system  # noqa: E402
 from timestep.store.embedded_server import EmbeddedServer  # noqa: E402
 
 TARGET_RUNNING_S = 0.1
@@ -308,11 +308,11 @@ def flush_cost(directory: Path, times: int) -> FlushCost:
     try:
         for n in range(times):
             began = time.perf_counter()
-            flush_to_disk(directory)
+            sync_file_system(directory)
             idle.append(time.perf_counter() - began)
             began = time.perf_counter()
             os.pwrite(fd, page, (n % 64) * 8192)
-            flush_to_disk(directory)
+            sync_file_system(directory)
             with_syncfs.append(time.perf_counter() - began)
             began = time.perf_counter()
             os.pwrite(fd, page, (n % 64) * 8192)

@@ -46,6 +46,9 @@ class Store:
         self._server = (
             EmbeddedServer(location.path, resolve_idle_timeout()) if location.kind == "embedded" else None
         )
+        self._flusher = (
+            _durability.WalFlusher(self._server.pgdata) if self._server is not None and durability == "full" else None
+        )
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._open_lock: asyncio.Lock | None = None
 
@@ -102,8 +105,8 @@ class Store:
                 yield conn
         except PoolTimeout as exc:
             raise DatabaseUnavailableError(f"no connection to {self!r} could be made: {exc}") from exc
-        if self._server is not None and self.durability == "full":
-            await asyncio.to_thread(_durability.flush_to_disk, self._server.pgdata)
+        if self._flusher is not None:
+            await asyncio.to_thread(self._flusher.flush)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
