@@ -130,3 +130,27 @@ class SessionItemError(TimestepError):
     def __init__(self, message: str, *, index: int) -> None:
         super().__init__(message)
         self.index = index
+
+
+class AgentLoadError(ConfigurationError):
+    """A ``module:attribute`` agent path does not import, or does not name an agent."""
+
+
+class InputFileError(TimestepError):
+    """A file (or standard input) given to the command line cannot be read or parsed."""
+
+
+class SessionNotFoundError(TimestepError):
+    """No session has the given id in this store."""
+
+
+class PriceTableError(ConfigurationError):
+    """A price table (``TIMESTEP_PRICES`` or the packaged one) is unreadable or malformed."""
+
+
+class RecoveryRefusedError(RunNotResumableError):
+    """A run cannot be recovered faithfully: its agent graph has parts the journal cannot replay."""
+
+
+class LeaseLostError(TimestepError):
+    """Another process took over this run (its lease expired); this process must stop running it."""

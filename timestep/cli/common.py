@@ -1,0 +1,134 @@
+"""What every command shares: the ``--store``/``--json`` options, output, progress and formatting.
+
+A command returns a result object with ``to_dict()`` (what ``--json`` prints, nothing more) and
+``render(console)`` (the tables people read). Nothing here imports the Agents SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from timestep.store import Store
+
+T = TypeVar("T")
+
+
+class Result(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def render(self, console: Console) -> None: ...
+
+
+def common_options() -> argparse.ArgumentParser:
+    """The options every command takes, as a parent parser.
+
+    They default to SUPPRESS so that ``timestep --store X runs list`` and ``timestep runs list --store X``
+    both work: a subcommand only sets what it was given.
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--store", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
+        help="data directory or postgresql:// URL (default: TIMESTEP_DATABASE_URL, else the default data directory)",
+    )
+    parent.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    return parent
+
+
+def open_cli_store(args: argparse.Namespace) -> Store:
+    from timestep.store import open_store
+
+    return open_store(args.store)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def emit(args: argparse.Namespace, result: Result) -> None:
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        result.render(stdout_console())
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=False, width=max(console.width, 160))
+    return console
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def progress(message: str) -> Iterator[None]:
+    """A spinner on stderr while long work runs, shown only to a person at a terminal."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
+
+
+def table(title: str | None, *columns: str) -> Table:
+    from rich.table import Table
+
+    result = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    return result
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def dollars(value: Decimal | None) -> str:
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0.00"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.6f}".rstrip("0")
+
+
+def money(value: Decimal | None) -> float | None:
+    return None if value is None else float(round(value, 10))
+
+
+def short(text: str | None, width: int = 60) -> str:
+    if text is None:
+        return "-"
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def emit_text(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+
+
+def warn(message: str) -> None:
+    print(f"timestep: {message}", file=sys.stderr)
