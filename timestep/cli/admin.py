@@ -34,7 +34,10 @@ async def raw_connection(store: Store) -> AsyncIterator[AsyncConnection[Any]]:
     try:
         conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot connect to {store!r}: {exc}") from exc
+        raise DatabaseUnavailableError(
+            f"cannot connect to {common.describe(store)} ({' '.join(str(exc).split())}); check that the server "
+            "runs and that the location (path, or URL host, port, user, password, database) is right"
+        ) from exc
     try:
         yield conn
     finally:
@@ -78,12 +81,12 @@ async def _db(args: argparse.Namespace) -> DbStatus:
     async with raw_connection(store) as conn:
         status = await migrations.schema_status(conn)
         if args.db_command == "status" or not status.pending:
-            return DbStatus(repr(store), store.kind, status)
+            return DbStatus(common.describe(store), store.kind, status)
         before = {m.version for m in status.pending}
         with common.progress(f"applying {len(status.pending)} schema migration(s)"):
             after = await migrations.migrate(conn)
         done = tuple(sorted(before - {m.version for m in after.pending}))
-        return DbStatus(repr(store), store.kind, after, done)
+        return DbStatus(common.describe(store), store.kind, after, done)
 
 
 @dataclass
@@ -118,7 +121,7 @@ def embedded_server(args: argparse.Namespace) -> EmbeddedServer:
     store = common.open_cli_store(args)
     if store.server is None:
         raise ConfigurationError(
-            f"{store!r} is a PostgreSQL server; `timestep server` manages the embedded engine of a data directory"
+            f"{common.describe(store)} is a PostgreSQL server; `timestep server` manages the embedded engine of a data directory"
         )
     return store.server
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,11 @@ def open_cli_store(args: argparse.Namespace) -> Store:
     from timestep.store import open_store
 
     return open_store(args.store)
+
+
+def describe(store: Store) -> str:
+    """Where a store is, for people: its data directory, or its URL without the password."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", store.location.value)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

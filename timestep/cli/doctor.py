@@ -144,7 +144,7 @@ async def diagnose(args: argparse.Namespace) -> Diagnosis:
         diagnosis = Diagnosis(str(args.store))
         diagnosis.checks.append(Check("store location", "problem", "cannot be used", str(exc)))
         return diagnosis
-    diagnosis = Diagnosis(repr(store))
+    diagnosis = Diagnosis(common.describe(store))
     diagnosis.checks.append(Check("timestep", "ok", f"{timestep.__version__} on Python {platform.python_version()}"
                                   f" ({sys.executable})"))
     ready = True

@@ -78,7 +78,7 @@ def convert_text(text: str | bytes, to: Language, source_name: str) -> str:
         try:
             return translate.convert(text, to=to)
         except TranslationError as exc:
-            raise TranslationError(f"{source_name}: {exc}") from exc
+            raise RunStateError(f"{source_name}: {exc}") from exc
 
 
 async def _export(args: argparse.Namespace) -> Written | None:

@@ -25,7 +25,8 @@ class PricedModel:
 
     @property
     def key(self) -> str:
-        return model_key(self.usage.provider, self.usage.model)
+        """The model's name as the price table knows it: provider/model, or the provider alone."""
+        return model_key(self.usage.provider, self.usage.model).removesuffix("/")
 
     @property
     def cost(self) -> Decimal | None:

@@ -1,0 +1,5 @@
+import sys
+
+from timestep.demo import main
+
+sys.exit(main())
