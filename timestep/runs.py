@@ -4,6 +4,11 @@ A run is a row from its first step: while it runs, its tool calls and usage are 
 when it stops for approvals it is stored as ``interrupted`` with a snapshot and its pending calls, in one
 transaction; when it ends, as ``completed`` (or ``failed``/``cancelled``) with a final snapshot. Resuming
 claims the run in one transaction, so two processes can never both resume it.
+
+Every run is journaled (``timestep.journal``): each model response and tool result is committed before the
+SDK sees it, through per-run copies of the agent graph (``timestep.replay``), and the run holds a lease
+renewed by a heartbeat (``timestep.lease``), so that a run whose process died can be finished by
+``timestep.recover`` without asking the model again or re-running a completed tool.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from agents.items import HandoffOutputItem, ToolCallOutputItem
 from agents.models.interface import ModelProvider
 from agents.stream_events import StreamEvent
 
-from timestep import run_records
-from timestep.errors import AlreadyResumingError, RunNotFoundError, RunNotResumableError
+from timestep import lease, run_records
+from timestep.errors import AlreadyResumingError, LeaseLostError, RunNotFoundError, RunNotResumableError
+from timestep.journal import Journal, session_watermark
 from timestep.ownership import current_owner, owner_is_alive
 from timestep.recorder import RunRecorder, json_text
+from timestep.replay import Instrumented, JournalingModel, instrument
 from timestep.session import TimestepSession, current_run_id
 from timestep.snapshots import decode_state, encode_state
 from timestep.store import Store, resolve_store
@@ -129,17 +136,27 @@ async def run_agent(
     store = resolve_store(store)
     await store.open()
     session_id = getattr(session, "session_id", None)
+    settings = lease.lease_settings()
+    base = 0
     if run_id is not None and isinstance(input, RunState) and await _exists(store, run_id):
         await _claim(store, run_id)
+        base = await _latest_snapshot_id(store, run_id)
     else:
         run_id = run_id or uuid.uuid4().hex
-        async with store.connection() as conn:
+        async with store.connection() as conn, conn.pipeline(), conn.transaction():
             await run_records.insert_run(
                 conn, run_id, agent.name, session_id, _input_json(input), current_owner()
             )
-    return await _execute(
-        agent, input, run_id, store=store, session=session, stream=stream,
-        run_config=_with_provider(run_config, model_provider), context=context, max_turns=max_turns,
+            await lease.start(conn, run_id, settings)
+            if isinstance(input, RunState):  # recovery starts from here, as it has no input to start from
+                base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
+                await session_watermark(conn, run_id, session_id)
+    config = _with_provider(run_config, model_provider)
+    run = prepare_run(agent, config, store, run_id, current_owner(), base)
+    if isinstance(input, RunState):  # bound to the caller's agents: bind it to the run's journaled copies
+        input = await decode_state(run.instrumented.agent, encode_state(input).text)
+    return await execute(
+        run, input, session=session, stream=stream, context=context, max_turns=max_turns, settings=settings
     )
 
 
@@ -157,64 +174,116 @@ async def resume_run(
     """Resume an interrupted run from its latest snapshot, applying the decisions stored for it.
 
     Exactly one process can resume a run: a second gets ``AlreadyResumingError``. A run whose process died
-    while running can be resumed from its latest snapshot (its tools may then run again).
+    while running is recovered from its latest snapshot and its journal (see ``timestep.recover``); one that
+    died before its first snapshot has nothing to resume from and must be recovered with ``recover``.
     """
     store = resolve_store(store)
+    await store.open()
+    async with store.connection() as conn:
+        found = await run_records.get_run(conn, run_id)
+        latest = await run_records.latest_snapshot(conn, run_id) if found is not None else None
+    if found is not None and found.status == "running" and not owner_is_alive(found.owner):
+        if latest is None:
+            raise RunNotResumableError(
+                f"run {run_id} has no snapshot to resume from: its process died while it ran; recover it "
+                f"from its journal with timestep.recover(agent, {run_id!r}) or `timestep resume {run_id}`"
+            )
+        from timestep.recovery import recover
+
+        return await recover(
+            agent, run_id, store=store, session=session, stream=stream, run_config=run_config,
+            max_turns=max_turns, model_provider=model_provider,
+        )
     run = await _claim(store, run_id)
+    config = _with_provider(run_config, model_provider)
     try:
         async with store.connection() as conn:
             latest = await run_records.latest_snapshot(conn, run_id)
             decisions = {call.call_id: call for call in await run_records.list_tool_calls(conn, run_id)}
         if latest is None:
             raise RunNotResumableError(f"run {run_id} has no snapshot to resume from")
-        state = await decode_state(agent, latest[1])
-        for item in state.get_interruptions():
-            call = decisions.get(str(_call_id(item.raw_item)))
-            if call is not None and call.decision == "approved":
-                state.approve(item)
-            elif call is not None and call.decision == "rejected":
-                state.reject(item, rejection_message=call.decision_message)
+        prepared = prepare_run(agent, config, store, run_id, current_owner(), latest[0].id)
+        state = await decode_state(prepared.instrumented.agent, latest[1])
+        apply_decisions(state, decisions)
     except BaseException:
         await _release(store, run_id, run.status)
         raise
     if session is None and run.session_id is not None:
         session = TimestepSession(run.session_id, store=store)
-    return await _execute(
-        agent, state, run_id, store=store, session=session, stream=stream,
-        run_config=_with_provider(run_config, model_provider), context=None, max_turns=max_turns,
-    )
+    return await execute(prepared, state, session=session, stream=stream, context=None, max_turns=max_turns)
 
 
-async def _execute(
-    agent: Agent[Any], input: RunInput, run_id: str, *, store: Store, session: Any, stream: bool,
-    run_config: RunConfig, context: Any, max_turns: int | None,
+def apply_decisions(state: RunState[Any, Any], decisions: dict[str, run_records.ToolCallRow]) -> None:
+    """Approve and reject the state's interruptions as decided in the store."""
+    for item in state.get_interruptions():
+        call = decisions.get(str(_call_id(item.raw_item)))
+        if call is not None and call.decision == "approved":
+            state.approve(item)
+        elif call is not None and call.decision == "rejected":
+            state.reject(item, rejection_message=call.decision_message)
+
+
+@dataclasses.dataclass
+class PreparedRun:
+    """One attempt at a run: its recorder, its journal and its journaled copy of the agent graph."""
+
+    recorder: RunRecorder
+    journal: Journal
+    instrumented: Instrumented
+    session_id: str | None = None
+
+
+def prepare_run(
+    agent: Agent[Any], run_config: RunConfig, store: Store, run_id: str, owner: str, base: int
+) -> PreparedRun:
+    recorder = RunRecorder(store, run_id, _model_describer(run_config), journaled=True)
+    journal = Journal(store, run_id, owner, recorder, base=base)
+    return PreparedRun(recorder, journal, instrument(agent, run_config, journal))
+
+
+async def execute(
+    run: PreparedRun, input: RunInput, *, session: Any, stream: bool, context: Any, max_turns: int | None,
+    settings: lease.LeaseSettings | None = None,
 ) -> Any:
-    recorder = RunRecorder(store, run_id, _model_describer(run_config))
-    options: dict[str, Any] = {"context": context, "hooks": recorder, "run_config": run_config, "session": session}
+    """Run a prepared attempt with its lease renewed until it stops."""
+    recorder, run_id = run.recorder, run.journal.run_id
+    run.session_id = getattr(session, "session_id", None) if isinstance(session, TimestepSession) else None
+    options: dict[str, Any] = {
+        "context": context, "hooks": recorder, "run_config": run.instrumented.run_config, "session": session,
+    }
     if max_turns is not None:
         options["max_turns"] = max_turns
+    heartbeat = lease.Heartbeat(recorder.store, run_id, run.journal.owner, settings or lease.lease_settings())
+    heartbeat.start()
+    agent = run.instrumented.agent
     token = current_run_id.set(run_id)
     try:
         if stream:
             streamed = Runner.run_streamed(agent, input, **options)
             return TimestepStreamingResult(
                 streamed, run_id,
-                finish=lambda: _finish(recorder, streamed),
-                fail=lambda exc: _fail(recorder, exc),
+                finish=lambda: _stopped(heartbeat, _finish(run, streamed)),
+                fail=lambda exc: _stopped(heartbeat, _fail(recorder, exc)),
             )
         try:
             result = await Runner.run(agent, input, **options)
         except BaseException as exc:
-            await _fail(recorder, exc)
+            await _stopped(heartbeat, _fail(recorder, exc))
             raise
-        await _finish(recorder, result)
+        await _stopped(heartbeat, _finish(run, result))
         return TimestepRunResult(result, run_id)
     finally:
         current_run_id.reset(token)
 
 
-async def _finish(recorder: RunRecorder, result: RunResult | RunResultStreaming) -> None:
+async def _stopped(heartbeat: lease.Heartbeat, outcome: Awaitable[None]) -> None:
+    await heartbeat.stop()
+    await outcome
+
+
+async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> None:
     """Commit the run's outcome: pending calls and snapshot, or final output and snapshot, at once."""
+    recorder = run.recorder
     for item in result.new_items:
         if isinstance(item, ToolCallOutputItem | HandoffOutputItem):
             recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
@@ -229,6 +298,7 @@ async def _finish(recorder: RunRecorder, result: RunResult | RunResultStreaming)
                 for i in interruptions
             ])
             await run_records.insert_snapshot(conn, recorder.run_id, "interrupted", snapshot)
+            await session_watermark(conn, recorder.run_id, run.session_id)
             await run_records.set_run_status(conn, recorder.run_id, "interrupted")
         else:
             await run_records.insert_snapshot(conn, recorder.run_id, "final", snapshot)
@@ -238,6 +308,8 @@ async def _finish(recorder: RunRecorder, result: RunResult | RunResultStreaming)
 
 
 async def _fail(recorder: RunRecorder, exc: BaseException) -> None:
+    if isinstance(exc, LeaseLostError):
+        return  # the run belongs to another process now: leave its row alone
     status = "cancelled" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
     try:
         await recorder.flush()
@@ -268,6 +340,7 @@ async def _claim(store: Store, run_id: str) -> run_records.RunRow:
                 f"(`timestep approve {run_id}` or `timestep reject {run_id} CALL`)"
             )
         await run_records.set_run_status(conn, run_id, "running", owner=current_owner())
+        await lease.start(conn, run_id, lease.lease_settings())
     return run
 
 
@@ -275,6 +348,12 @@ async def _release(store: Store, run_id: str, previous_status: str) -> None:
     """Give a claimed run back when resuming it failed before it started."""
     async with store.connection() as conn:
         await run_records.set_run_status(conn, run_id, previous_status)
+
+
+async def _latest_snapshot_id(store: Store, run_id: str) -> int:
+    async with store.connection() as conn:
+        latest = await run_records.latest_snapshot(conn, run_id)
+    return latest[0].id if latest else 0
 
 
 async def _exists(store: Store, run_id: str) -> bool:
@@ -300,6 +379,8 @@ def _model_describer(run_config: RunConfig) -> Callable[[Agent[Any]], tuple[str 
     def describe(agent: Agent[Any]) -> tuple[str | None, str | None]:
         if agent.name not in cache:
             model = run_config.model or agent.model
+            if isinstance(model, JournalingModel):
+                model = model.wrapped_model
             if model is None or isinstance(model, str):
                 resolve = getattr(run_config.model_provider, "resolve", None)
                 if callable(resolve):

@@ -1,0 +1,143 @@
+"""Who runs a run, for how long: the owner column and a lease renewed by a heartbeat while the run runs.
+
+A run with status ``running`` is orphaned, and so recoverable, when its owner is known to be gone (a
+process of this host that no longer runs, see ``timestep.ownership``) or when its lease has expired (the
+only evidence about a process of another host). Taking a run over is one transaction holding the run's row
+lock (``SELECT ... FOR UPDATE``, on either engine), so two recoverers never both take it.
+
+This module is the only place that knows how owners and leases are kept; the journal and the replay
+wrappers only carry the owner string as a fencing token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from timestep.ownership import current_owner, owner_is_alive
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+    from timestep.store import Store
+
+__all__ = [
+    "Heartbeat",
+    "LeaseSettings",
+    "OrphanRow",
+    "is_orphaned",
+    "lease_settings",
+    "list_running",
+    "lock_run",
+    "start",
+    "take",
+]
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """How long a lease lasts and how often the heartbeat renews it (seconds)."""
+
+    duration: float = 30.0
+    interval: float = 10.0
+
+
+def lease_settings(duration: float | None = None, interval: float | None = None) -> LeaseSettings:
+    """Argument, else ``TIMESTEP_LEASE_SECONDS`` / ``TIMESTEP_HEARTBEAT_SECONDS``, else 30 s and 10 s."""
+    duration = duration if duration is not None else float(os.environ.get("TIMESTEP_LEASE_SECONDS", "30"))
+    interval = interval if interval is not None else float(
+        os.environ.get("TIMESTEP_HEARTBEAT_SECONDS", str(min(10.0, duration / 3)))
+    )
+    return LeaseSettings(duration, interval)
+
+
+@dataclass(frozen=True)
+class OrphanRow:
+    """What recovery needs of a run row, read under its row lock."""
+
+    run_id: str
+    agent_name: str
+    status: str
+    session_id: str | None
+    owner: str | None
+    lease_expired: bool
+    input_json: str | None
+
+
+async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
+    """The run's row, locked until the caller's transaction ends."""
+    cur = await conn.execute(
+        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text"
+        " FROM timestep_runs WHERE run_id = %s FOR UPDATE",
+        (run_id,),
+    )
+    row = await cur.fetchone()
+    return OrphanRow(*row) if row else None
+
+
+async def list_running(conn: AsyncConnection[Any]) -> list[OrphanRow]:
+    cur = await conn.execute(
+        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), NULL"
+        " FROM timestep_runs WHERE status = 'running' ORDER BY created_at"
+    )
+    return [OrphanRow(*row) for row in await cur.fetchall()]
+
+
+def is_orphaned(row: OrphanRow) -> bool:
+    """Running, and its owner is known dead, or its lease expired (an owner of another host)."""
+    return row.status == "running" and (not owner_is_alive(row.owner) or row.lease_expired)
+
+
+async def start(conn: AsyncConnection[Any], run_id: str, settings: LeaseSettings) -> None:
+    """Give a run this process's lease (inside the caller's transaction, after it took the run)."""
+    await conn.execute(
+        "UPDATE timestep_runs SET lease_until = now() + make_interval(secs => %s) WHERE run_id = %s",
+        (settings.duration, run_id),
+    )
+
+
+async def take(conn: AsyncConnection[Any], run_id: str, settings: LeaseSettings) -> str:
+    """Make this process the run's owner with a fresh lease (inside the caller's transaction)."""
+    owner = current_owner()
+    await conn.execute(
+        "UPDATE timestep_runs SET status = 'running', owner = %s, error = NULL, finished_at = NULL,"
+        " lease_until = now() + make_interval(secs => %s), updated_at = now() WHERE run_id = %s",
+        (owner, settings.duration, run_id),
+    )
+    return owner
+
+
+class Heartbeat:
+    """Renews the run's lease every ``interval`` seconds while the run runs; stops when the run stops."""
+
+    def __init__(self, store: Store, run_id: str, owner: str, settings: LeaseSettings) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._owner = owner
+        self._settings = settings
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.interval)
+            with contextlib.suppress(Exception):  # a missed beat only shortens the lease
+                async with self._store.connection() as conn:
+                    await conn.execute(
+                        "UPDATE timestep_runs SET lease_until = now() + make_interval(secs => %s)"
+                        " WHERE run_id = %s AND owner = %s AND status = 'running'",
+                        (self._settings.duration, self._run_id, self._owner),
+                    )
+

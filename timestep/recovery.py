@@ -1,0 +1,144 @@
+"""Recovery: finish a run whose process died, from its journal, as if the process had never died.
+
+``recover`` takes an orphaned run over (one transaction under the run's row lock: two recoverers never both
+take it), drops the session items the dead attempt wrote after the run's last snapshot, and runs the agent
+again from that snapshot (or from the run's original input), answering model calls and tool calls from the
+journal until it is exhausted, then live. Model responses already received are not requested again; a tool
+call whose result was journaled does not run again.
+
+**At-least-once for in-flight tool calls**: a tool that was running when the process died has no journaled
+result and runs again on recovery. Tools with external effects should pass ``timestep.idempotency_key(ctx)``
+(the run id and call id, the same in every attempt) to the systems they call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from agents import Agent, RunConfig
+from agents.models.interface import ModelProvider
+
+from timestep import lease, run_records
+from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotFoundError, RunNotResumableError
+from timestep.journal import drop_replayed_session_items
+from timestep.runs import _with_provider, apply_decisions, execute, prepare_run, resume_run
+from timestep.session import TimestepSession
+from timestep.snapshots import decode_state
+from timestep.store import Store, resolve_store
+
+__all__ = ["recover", "recover_orphaned_runs"]
+
+_LATEST_SNAPSHOT = (
+    "SELECT id, session_item_id, state::text FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1"
+)
+
+
+async def recover(
+    agent: Agent[Any],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Any = None,
+    stream: bool = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    context: Any = None,
+) -> Any:
+    """Finish the run ``run_id`` whose process died, replaying its journal; returns the run's result.
+
+    A run waiting for approvals is resumed from its snapshot (``resume_run``). A run whose owner is alive
+    (or holds an unexpired lease) raises ``AlreadyResumingError``; a finished one ``RunNotResumableError``;
+    one whose agent graph has parts the journal cannot replay (local non-function tools, MCP servers)
+    ``RecoveryRefusedError``. Tools that were running when the process died run again (at-least-once).
+    """
+    store = resolve_store(store)
+    await store.open()
+    config = _with_provider(run_config, model_provider)
+    settings = lease.lease_settings()
+    async with store.transaction() as conn:
+        row = await lease.lock_run(conn, run_id)
+        if row is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
+        if row.status == "interrupted":
+            interrupted = True
+        elif row.status in run_records.FINISHED_STATUSES:
+            raise RunNotResumableError(f"run {run_id} is {row.status}; there is nothing to recover")
+        elif not lease.is_orphaned(row):
+            raise AlreadyResumingError(
+                f"run {run_id} is running in process {row.owner}, which is alive and holds its lease"
+            )
+        else:
+            interrupted = False
+            cur = await conn.execute(_LATEST_SNAPSHOT, (run_id,))
+            latest = await cur.fetchone()
+            base = int(latest[0]) if latest else 0
+            owner = await lease.take(conn, run_id, settings)
+            prepared = prepare_run(agent, config, store, run_id, owner, base)
+            if prepared.instrumented.unjournaled:
+                raise RecoveryRefusedError(
+                    f"run {run_id} cannot be recovered faithfully: the journal cannot replay "
+                    f"{', '.join(prepared.instrumented.unjournaled)}; they would run again unrecorded"
+                )
+            await drop_replayed_session_items(conn, run_id, row.session_id, latest[1] if latest else None)
+            await prepared.journal.load(conn)
+            decisions = (
+                {c.call_id: c for c in await run_records.list_tool_calls(conn, run_id)} if latest else {}
+            )
+    if interrupted:
+        return await resume_run(
+            agent, run_id, store=store, session=session, stream=stream, run_config=run_config,
+            max_turns=max_turns, model_provider=model_provider,
+        )
+    try:
+        if latest is not None:
+            state = await decode_state(prepared.instrumented.agent, latest[2])
+            apply_decisions(state, decisions)
+            start: Any = state
+        elif row.input_json is not None:
+            start = orjson.loads(row.input_json)
+        else:
+            raise RecoveryRefusedError(f"run {run_id} has neither a snapshot nor a stored input to start from")
+    except BaseException:
+        async with store.connection() as conn:  # give it back as orphaned, for a later attempt
+            await conn.execute("UPDATE timestep_runs SET owner = NULL WHERE run_id = %s", (run_id,))
+        raise
+    if session is None and row.session_id is not None:
+        session = TimestepSession(row.session_id, store=store)
+    return await execute(
+        prepared, start, session=session, stream=stream, context=context, max_turns=max_turns, settings=settings
+    )
+
+
+async def recover_orphaned_runs(
+    agents: Agent[Any] | Mapping[str, Agent[Any]],
+    *,
+    store: Store | None = None,
+    run_config: RunConfig | None = None,
+    model_provider: ModelProvider | None = None,
+) -> list[Any]:
+    """Recover every orphaned run of the store whose agent is known (by name), for use at start-up.
+
+    Runs another process takes first are skipped; runs of unknown agents are left for their programs.
+    Returns the results of the runs recovered here, in the order the runs were created.
+    """
+    store = resolve_store(store)
+    await store.open()
+    by_name = {agents.name: agents} if isinstance(agents, Agent) else dict(agents)
+    async with store.connection() as conn:
+        running = await lease.list_running(conn)
+    results = []
+    for row in running:
+        agent = by_name.get(row.agent_name)
+        if agent is None or not lease.is_orphaned(row):
+            continue
+        try:
+            result = await recover(
+                agent, row.run_id, store=store, run_config=run_config, model_provider=model_provider
+            )
+        except AlreadyResumingError:
+            continue
+        results.append(result)
+    return results
