@@ -85,8 +85,9 @@ function applyDecisions(state, decisions) {
   for (const d of decisions) {
     const item = pending.get(d.call_id);
     if (!item) throw new Error(`no pending approval for call id ${d.call_id}`);
-    if (d.approve) state.approve(item);
-    else state.reject(item, d.message === undefined ? {} : { message: d.message });
+    const always = Boolean(d.always);
+    if (d.approve) state.approve(item, { alwaysApprove: always });
+    else state.reject(item, { alwaysReject: always, ...(d.message === undefined ? {} : { message: d.message }) });
   }
 }
 

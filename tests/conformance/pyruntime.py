@@ -152,10 +152,11 @@ def _apply(state: RunState[Any, Any], decisions: list[Mapping[str, Any]]) -> Non
         item = pending.get(d["call_id"])
         if item is None:
             raise LookupError(f"no pending approval for call id {d['call_id']}")
+        always = bool(d.get("always"))
         if d["approve"]:
-            state.approve(item)
+            state.approve(item, always_approve=always)
         else:
-            state.reject(item, rejection_message=d.get("message"))
+            state.reject(item, always_reject=always, rejection_message=d.get("message"))
 
 
 async def run_to_interruption(spec: Mapping[str, Any]) -> str:

@@ -143,8 +143,18 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
         i for i in items if "tool_call" in i and next(t for t in tools if t["name"] == i["tool_call"])["needs_approval"]
     ]
     before, after = [], []
+    sticky_tools: set[str] = set()
     for item in needing:
-        decision: dict[str, Any] = {"call_id": item["call_id"], "approve": draw(st.booleans())}
+        # An always-approve/reject decision is the only decision for its tool: the SDKs differ in what a
+        # later always-reject does to earlier per-call rejection messages (TypeScript drops them).
+        if item["tool_call"] in sticky_tools:
+            continue
+        always = draw(st.booleans()) and all(
+            d["call_id"] != i["call_id"] for d in before + after for i in needing if i["tool_call"] == item["tool_call"]
+        )
+        decision: dict[str, Any] = {"call_id": item["call_id"], "approve": draw(st.booleans()), "always": always}
+        if always:
+            sticky_tools.add(item["tool_call"])
         if not decision["approve"] and draw(st.booleans()):
             decision["message"] = draw(TEXT)
         when = draw(st.sampled_from(["before", "after", "open"]))

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyruntime import FIXTURES, load_scenarios
 
 from timestep.errors import TimestepError, TranslationError
 from timestep.translate import convert, detect_format, to_python, to_typescript
 
 Mutation = Callable[[dict[str, Any]], None]
+NAMES = sorted(load_scenarios())
 FIXTURE = "handoff_mixed_approvals"
 
 
@@ -118,7 +120,9 @@ def _py_context_object(s: dict[str, Any]) -> None:
 
 
 def _py_sticky(s: dict[str, Any]) -> None:
-    s["context"]["function_tool_approvals"][1]["decision"]["approved"] = True
+    decision = s["context"]["function_tool_approvals"][1]["decision"]
+    decision["approved"] = True
+    decision["sticky_scope"] = "0" * 64
 
 
 def _py_big_int(s: dict[str, Any]) -> None:
@@ -165,7 +169,7 @@ PYTHON_CASES: list[tuple[Mutation, str]] = [
     (_py_extra_record, "call_ghost"),
     (_py_guardrail, "input guardrail results"),
     (_py_context_object, "only mapping"),
-    (_py_sticky, "sticky"),
+    (_py_sticky, "sticky decision scope does not match"),
     (_py_big_int, r"context\.context\.order.*2\*\*53"),
     (_py_unknown_field, r"^\$: unsupported field\(s\) sandbox"),
     (_py_agent_tool, r"generated_items\[3\].*agent-as-tool"),
@@ -216,7 +220,7 @@ def _ts_pending_agent_tool(s: dict[str, Any]) -> None:
 
 
 def _ts_sticky(s: dict[str, Any]) -> None:
-    s["context"]["functionApprovals"][0]["approvals"]['["bare","notify"]']["approved"] = True
+    s["context"]["functionApprovals"][0]["approvals"]['["bare","notify"]']["stickyRejectMessage"] = "no"
 
 
 def _ts_hosted_mcp(s: dict[str, Any]) -> None:
@@ -249,7 +253,7 @@ TYPESCRIPT_CASES: list[tuple[Mutation, str]] = [
     (_ts_completed_missing, "completed tool invocation records do not match"),
     (_ts_unbound_approval, "no matching invocation binding"),
     (_ts_pending_agent_tool, "nested agent-as-tool"),
-    (_ts_sticky, "sticky"),
+    (_ts_sticky, "per-call decision carries a sticky rejection message"),
     (_ts_hosted_mcp, r"modelResponses\[1\]\.output\[5\].*'hosted_tool_call'"),
     (_ts_ambiguous, "ambiguous"),
     (_ts_output_mismatch, "records do not match the tool outputs"),
@@ -288,13 +292,11 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), language=st.sampled_from(["python", "typescript"]))
-def test_random_corruption_is_refused_or_translated(data: st.DataObject, language: str) -> None:
+@settings(max_examples=1000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), language=st.sampled_from(["python", "typescript"]), name=st.sampled_from(NAMES))
+def test_random_corruption_is_refused_or_translated(data: st.DataObject, language: str, name: str) -> None:
     """Replace or delete any one value anywhere: the result is a TranslationError or a full translation."""
-    from pyruntime import FIXTURES
-
-    state = json.loads((FIXTURES / language / f"{FIXTURE}.json").read_text("utf-8"))
+    state = json.loads((FIXTURES / language / f"{name}.json").read_text("utf-8"))
     path = data.draw(st.sampled_from(_paths(state)[1:]))
     parent = state
     for key in path[:-1]:

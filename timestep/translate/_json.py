@@ -42,6 +42,11 @@ def boolean(value: Any, path: str) -> bool:
     return value
 
 
+def scan(value: Any) -> list[Any]:
+    """``value`` if it is an array, else nothing: for look-ahead scans that run before the strict pass."""
+    return value if isinstance(value, list) else []
+
+
 def known_keys(value: dict[str, Any], allowed: frozenset[str], path: str) -> None:
     """Refuse fields the translator does not know how to carry, instead of dropping them."""
     if value.keys() <= allowed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, empty, known_keys, obj, text
+from ._json import arr, empty, known_keys, obj, scan, text
 from .items import item_to_python, item_to_typescript
 from .runitems import run_item_to_python, run_item_to_typescript
 
@@ -166,7 +166,7 @@ def descriptions_of(payload: dict[str, Any]) -> dict[str, str]:
     processed = payload.get("lastProcessedResponse")
     found: dict[str, str] = {}
     if isinstance(processed, dict):
-        for entry in processed.get("functions") or []:
+        for entry in scan(processed.get("functions")):
             tool = entry.get("tool") if isinstance(entry, dict) else None
             if (
                 isinstance(tool, dict)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, empty, integer, known_keys, obj, text
+from ._json import arr, empty, integer, known_keys, obj, scan, text
 from .approvals import approvals_to_python
 from .completion import check_typescript_completion, invocations_to_python
 from .formats import PYTHON_SCHEMA_VERSION, require_format
@@ -93,8 +93,8 @@ def _model_response(value: Any, path: str) -> dict[str, Any]:
 def _responses_of(payload: dict[str, Any]) -> dict[str, int]:
     """Which model response produced each call (by call id) and message (by item id)."""
     found: dict[str, int] = {}
-    for n, response in enumerate(payload.get("modelResponses") or []):
-        for item in response.get("output") or [] if isinstance(response, dict) else []:
+    for n, response in enumerate(scan(payload.get("modelResponses"))):
+        for item in scan(response.get("output")) if isinstance(response, dict) else []:
             key = item.get("callId", item.get("id")) if isinstance(item, dict) else None
             if isinstance(key, str):
                 found[key] = n

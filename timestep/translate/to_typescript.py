@@ -13,14 +13,14 @@ import math
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, empty, integer, known_keys, obj, text
+from ._json import arr, empty, integer, known_keys, obj, scan, text
 from .approvals import approvals_to_typescript
 from .completion import check_python_invocations, completion_to_typescript
 from .formats import TYPESCRIPT_SCHEMA_VERSION, require_format
 from .items import item_to_typescript
 from .processed import processed_to_typescript
 from .resolved import resolved_indexes, shift_range
-from .runitems import index_history, run_item_to_typescript
+from .runitems import History, index_history, run_item_to_typescript
 from .tracing import trace_to_typescript
 from .usage import usage_to_typescript
 
@@ -74,14 +74,11 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 def _call_names(payload: dict[str, Any]) -> dict[str, str]:
     """Tool name of every function call anywhere in the state, for TypeScript's named tool results."""
     names: dict[str, str] = {}
-    sources: list[Any] = []
-    if isinstance(payload.get("original_input"), list):
-        sources += payload["original_input"]
-    sources += payload.get("pending_input") or []
-    for response in [*(payload.get("model_responses") or []), payload.get("last_model_response") or {}]:
+    sources: list[Any] = [*scan(payload.get("original_input")), *scan(payload.get("pending_input"))]
+    for response in [*scan(payload.get("model_responses")), payload.get("last_model_response")]:
         if isinstance(response, dict):
-            sources += response.get("output") or []
-    sources += [i.get("raw_item") for i in payload.get("generated_items") or [] if isinstance(i, dict)]
+            sources += scan(response.get("output"))
+    sources += [i.get("raw_item") for i in scan(payload.get("generated_items")) if isinstance(i, dict)]
     for raw in sources:
         if isinstance(raw, dict) and raw.get("type") == "function_call" and isinstance(raw.get("call_id"), str):
             names[raw["call_id"]] = str(raw.get("name"))
@@ -108,6 +105,18 @@ def _model_response(value: Any, names: dict[str, str], path: str) -> dict[str, A
         if response.get(src) is not None:
             out[dst] = text(response[src], f"{path}.{src}")
     return out
+
+
+def _awaiting(step_data: dict[str, Any], history: History) -> list[str]:
+    """Call ids of the interruptions, each of which must be a tool call in the history."""
+    path = "$.current_step.data.interruptions"
+    found = []
+    for i, raw in enumerate(arr(step_data.get("interruptions"), path)):
+        call_id = obj(obj(raw, f"{path}[{i}]").get("raw_item"), f"{path}[{i}].raw_item").get("call_id")
+        if not isinstance(call_id, str) or call_id not in history.calls:
+            raise TranslationError(f"interruption for call id {call_id!r} matches no call", path=f"{path}[{i}]")
+        found.append(call_id)
+    return found
 
 
 def _session_only(payload: dict[str, Any], generated: list[Any]) -> list[tuple[dict[str, Any], str]]:
@@ -240,8 +249,9 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         history,
         "$.context.tool_invocations",
     )
+    awaiting = _awaiting(step_data, history)
     function_approvals, invocations, rejected = approvals_to_typescript(
-        context.get("function_tool_approvals", []), history, "$.context.function_tool_approvals"
+        context.get("function_tool_approvals", []), history, awaiting, "$.context.function_tool_approvals"
     )
     for call in history.completed():
         if not call.handoff and call.call_id not in rejected:
