@@ -6,8 +6,8 @@ Every operation is one autocommit statement, so one round trip:
   to one session never interleave their items), records the operation id if one is given, and inserts the
   items in order; a write whose operation id was already recorded inserts nothing.
 - ``get_items`` reads the last N items as one JSON array text value, parsed once with orjson.
-- ``pop_item`` deletes the newest item that no other caller is popping (``FOR UPDATE SKIP LOCKED``), so two
-  concurrent callers never receive the same item.
+- ``pop_item`` locks the session row, then deletes and returns the newest item: concurrent callers queue up
+  on the row and never receive the same item.
 - ``clear_session`` deletes the items but keeps the session row and its recorded operation ids: a write
   retried after a clear is still applied at most once. ``delete`` removes the session entirely.
 
@@ -72,12 +72,17 @@ SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']' FROM (
 ) AS last
 """
 
+# Every write locks the session row first (add_items by its upsert), so writers to one session queue up
+# behind each other and can never deadlock. A pop that waited may hold a snapshot in which the item it
+# should return was popped meanwhile: FOR UPDATE skips such deleted rows and takes the next one.
 _POP_ITEM = """
-WITH d AS (
+WITH s AS (
+    SELECT session_id FROM timestep_sessions WHERE session_id = %(session_id)s FOR NO KEY UPDATE
+), d AS (
     DELETE FROM timestep_session_items
     WHERE id = (
-        SELECT id FROM timestep_session_items WHERE session_id = %(session_id)s
-        ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED
+        SELECT id FROM timestep_session_items WHERE session_id = (SELECT session_id FROM s)
+        ORDER BY id DESC LIMIT 1 FOR UPDATE
     )
     RETURNING item::text AS item
 ), touched AS (
@@ -88,11 +93,13 @@ SELECT item FROM d
 """
 
 _CLEAR = """
-WITH d AS (DELETE FROM timestep_session_items WHERE session_id = %(session_id)s)
-UPDATE timestep_sessions SET updated_at = now() WHERE session_id = %(session_id)s
+WITH s AS (
+    UPDATE timestep_sessions SET updated_at = now() WHERE session_id = %(session_id)s RETURNING session_id
+)
+DELETE FROM timestep_session_items WHERE session_id = (SELECT session_id FROM s)
 """
 
-_DELETE = "DELETE FROM timestep_sessions WHERE session_id = %s"
+_DELETE = "DELETE FROM timestep_sessions WHERE session_id = %(session_id)s"  # items and operations cascade
 
 _COUNT = "SELECT count(*) FROM timestep_session_items WHERE session_id = %s"
 
@@ -184,7 +191,7 @@ class TimestepSession:
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the newest item, or None when the session is empty.
 
-        Concurrent callers never receive the same item: an item another caller is popping is skipped.
+        Concurrent callers never receive the same item: they take their turns on the session row.
         """
         row = await _await_mutation(self._fetch_one(_POP_ITEM, {"session_id": self.session_id}))
         if row is None:
@@ -197,7 +204,7 @@ class TimestepSession:
 
     async def delete(self) -> None:
         """Delete the session with its items and its applied operation ids."""
-        await _await_mutation(self._execute(_DELETE, (self.session_id,)))
+        await _await_mutation(self._execute(_DELETE, {"session_id": self.session_id}))
 
     async def count(self) -> int:
         """How many items the session holds."""

@@ -85,6 +85,30 @@ async def test_concurrent_adds_and_pops(store: Store) -> None:
     assert [i["n"] for i in remaining] == sorted(i["n"] for i in remaining)
 
 
+async def test_concurrent_pops_clears_and_deletes_do_not_deadlock(store: Store) -> None:
+    """Every writer locks items before the session row, so mixing them never ends in a deadlock error."""
+    session = TimestepSession("s", store)
+    batch: list[Any] = [{"n": n} for n in range(5)]
+
+    async def adder() -> None:
+        for _ in range(40):
+            await session.add_items(batch)
+
+    async def popper() -> None:
+        for _ in range(60):
+            await session.pop_item()
+
+    async def clearer() -> None:
+        for n in range(20):
+            await (session.clear_session() if n % 4 else session.delete())
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(asyncio.gather(adder(), popper(), popper(), clearer()), timeout=60)
+    items = await session.get_items()
+    assert all(item in batch for item in items)
+    assert len(items) == await session.count()
+
+
 @pytest.mark.slow
 async def test_two_processes_add_to_one_session(embedded_store: Store) -> None:
     location = str(embedded_store.location.value)

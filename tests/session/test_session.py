@@ -26,7 +26,7 @@ async def run_ids(store: Store, session_id: str) -> list[str | None]:
 
 
 def test_is_an_sdk_session() -> None:
-    session = TimestepSession("s")
+    session: Session = TimestepSession("s")  # checked structurally by mypy as well
     assert isinstance(session, Session)
     assert session.session_id == "s"
     assert session.session_settings is None
@@ -219,9 +219,7 @@ async def test_cancelled_caller_does_not_cancel_the_write(store: Store) -> None:
 
 
 async def test_default_store_when_none_is_given(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import timestep.store.default as default
-
-    monkeypatch.setitem(default._stores, asyncio.get_running_loop(), store)
+    monkeypatch.setattr("timestep.store.default.default_store", lambda: store)
     session = TimestepSession("s")
     assert session.store is store
     await session.add_items([msg(0)])
