@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "run_agent": "timestep.runs",
     "resume_run": "timestep.runs",
+    "recover": "timestep.recovery",
+    "recover_orphaned_runs": "timestep.recovery",
+    "idempotency_key": "timestep.replay",
     "consume_result": "timestep.runs",
     "TimestepRunResult": "timestep.runs",
     "TimestepStreamingResult": "timestep.runs",
@@ -42,7 +45,10 @@ __all__ = [
     "approve",
     "consume_result",
     "default_store",
+    "idempotency_key",
     "open_store",
+    "recover",
+    "recover_orphaned_runs",
     "reject",
     "resume_run",
     "run_agent",
@@ -52,6 +58,8 @@ if TYPE_CHECKING:
     from timestep.approvals import approve, reject
     from timestep.errors import TimestepError
     from timestep.models import MultiModelProvider, MultiModelProviderMap, OllamaModelProvider
+    from timestep.recovery import recover, recover_orphaned_runs
+    from timestep.replay import idempotency_key
     from timestep.run_state_store import RunStateStore
     from timestep.runs import (
         TimestepRunResult,
