@@ -98,7 +98,11 @@ export async function runToInterruption(spec) {
   const { start } = buildGraph(spec, model);
   const result = await withTrace(
     spec.trace.workflow_name,
-    () => run(start, inputItems(spec), { context: structuredClone(spec.context), maxTurns: spec.max_turns }),
+    () =>
+      run(start, inputItems(spec), {
+        maxTurns: spec.max_turns,
+        ...(spec.context === null ? {} : { context: structuredClone(spec.context) }),
+      }),
     { traceId: spec.trace.id, groupId: spec.trace.group_id },
   );
   if (result.interruptions.length === 0) throw new Error(`scenario did not interrupt`);

@@ -172,7 +172,11 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
         "agents": agents,
         "tools": tools,
         "input": conversation,
-        "context": draw(st.dictionaries(st.text("abcdefgh_", min_size=1, max_size=6), CONTEXT_VALUES, max_size=4)),
+        # No context, or a non-empty mapping (TypeScript cannot tell an empty mapping from no context).
+        "context": draw(
+            st.none()
+            | st.dictionaries(st.text("abcdefgh_", min_size=1, max_size=6), CONTEXT_VALUES, min_size=1, max_size=4)
+        ),
         "trace": {
             "id": f"trace_{digest}",
             "workflow_name": draw(TEXT) or "wf",

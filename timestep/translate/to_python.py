@@ -60,6 +60,7 @@ _TOP_KEYS = frozenset(
     }
 )
 _CONTEXT_KEYS = frozenset({"usage", "approvals", "functionApprovals", "approvalInvocations", "context"})
+_NO_CONTEXT_META = {"original_type": "none", "serialized_via": "none", "requires_deserializer": False, "omitted": False}
 _MAPPING_META = {
     "original_type": "mapping",
     "serialized_via": "mapping",
@@ -209,12 +210,14 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     ]
     for item in interruptions:
         item.pop("description", None)
+    app_context = obj(context.get("context"), "$.context.context")
     py_context: dict[str, Any] = {
         "usage": usage_to_python(context.get("usage"), "$.context.usage"),
         "approvals": {},
         "tool_invocations": invocations_to_python(history),
-        "context": obj(context.get("context"), "$.context.context"),
-        "context_meta": dict(_MAPPING_META),
+        # TypeScript always has a context object; an empty one is what a run without context saves.
+        "context": app_context or None,
+        "context_meta": dict(_MAPPING_META if app_context else _NO_CONTEXT_META),
     }
     if approvals:
         py_context["function_tool_approvals"] = approvals

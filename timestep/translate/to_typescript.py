@@ -68,6 +68,7 @@ _MAPPING_META = {
     "requires_deserializer": False,
     "omitted": False,
 }
+_NO_CONTEXT_META = {"original_type": "none", "serialized_via": "none", "requires_deserializer": False, "omitted": False}
 _MAX_SAFE_INTEGER = 2**53 - 1
 
 
@@ -169,8 +170,12 @@ def _ownership(value: Any, kept: list[int], position: dict[int, int]) -> dict[st
 
 
 def _context(value: Any, path: str) -> dict[str, Any]:
+    """The application context: a JSON object, or none at all, which TypeScript can only express as {}."""
     context = obj(value, path)
     known_keys(context, _CONTEXT_KEYS, path)
+    if context.get("context_meta") == _NO_CONTEXT_META and context.get("context") is None:
+        empty(context.get("approvals"), f"{path}.approvals", "hosted or legacy tool approvals")
+        return {}
     if context.get("context_meta") != _MAPPING_META:
         raise TranslationError(
             "only mapping (JSON object) contexts can be translated; this context was serialized from a "
