@@ -139,6 +139,7 @@ def check_typescript_completion(payload: dict[str, Any], history: History) -> di
 
 
 def invocations_to_python(history: History) -> dict[str, dict[str, Any]]:
+    """Python's record of every call in the history: scope, fingerprint, and whether it ran (rejections count)."""
     records = {}
     for call in history.calls.values():
         scope = python_scope(call.name, handoff=call.handoff)

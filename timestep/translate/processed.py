@@ -46,6 +46,7 @@ _JS_PROCESSED_KEYS = frozenset(
 
 
 def processed_to_typescript(value: Any, names: dict[str, str], path: str) -> dict[str, Any]:
+    """Python's ``last_processed_response`` in TypeScript's shape; pending hosted or shell work is refused."""
     processed = obj(value, path)
     known_keys(processed, _PY_PROCESSED_KEYS, path)
     for key in (
@@ -108,6 +109,7 @@ def processed_to_typescript(value: Any, names: dict[str, str], path: str) -> dic
 def processed_to_python(
     value: Any, descriptions: dict[str, str], interruptions: list[dict[str, Any]], path: str
 ) -> dict[str, Any]:
+    """TypeScript's ``lastProcessedResponse`` in Python's shape, with Python's copy of the interruptions."""
     processed = obj(value, path)
     known_keys(processed, _JS_PROCESSED_KEYS, path)
     for key in (
@@ -163,6 +165,7 @@ def processed_to_python(
 
 
 def descriptions_of(payload: dict[str, Any]) -> dict[str, str]:
+    """Tool descriptions TypeScript still holds (those of the pending response), for Python's call items."""
     processed = payload.get("lastProcessedResponse")
     found: dict[str, str] = {}
     if isinstance(processed, dict):
