@@ -121,7 +121,8 @@ def embedded_server(args: argparse.Namespace) -> EmbeddedServer:
     store = common.open_cli_store(args)
     if store.server is None:
         raise ConfigurationError(
-            f"{common.describe(store)} is a PostgreSQL server; `timestep server` manages the embedded engine of a data directory"
+            f"{common.describe(store)} is a PostgreSQL server; `timestep server` manages the embedded engine "
+            "of a data directory"
         )
     return store.server
 

@@ -117,7 +117,12 @@ def dollars(value: Decimal | None) -> str:
         return "unknown"
     if value == 0:
         return "$0.00"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.6f}".rstrip("0")
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value < Decimal("0.000001"):
+        return "<$0.000001"
+    whole, _, decimals = f"{value:.6f}".partition(".")
+    return f"${whole}.{decimals.rstrip('0').ljust(2, '0')}"
 
 
 def money(value: Decimal | None) -> float | None:

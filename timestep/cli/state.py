@@ -106,13 +106,13 @@ async def _export(args: argparse.Namespace) -> Written | None:
 
 
 async def _import(args: argparse.Namespace) -> Written:
+    raw = read_input(args.file)  # before the slow import of the SDK that checking a state needs
     import orjson
 
     from timestep import run_records, translate
     from timestep.ownership import current_owner
     from timestep.snapshots import SDK_VERSION, EncodedSnapshot, parse_snapshot
 
-    raw = read_input(args.file)
     name = args.file or "standard input"
     try:
         payload, language = parse_snapshot(raw)
