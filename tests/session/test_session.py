@@ -50,6 +50,15 @@ async def test_limit_gives_the_latest_items_oldest_first(store: Store) -> None:
     assert await session.get_items(-1) == [msg(n) for n in range(10)]  # as SQLiteSession does
 
 
+async def test_many_items_in_one_call_keep_their_order(store: Store) -> None:
+    session = TimestepSession("s", store)
+    for count in (1, 64, 65, 500):  # both forms of the statement: a VALUES list and a json[] array
+        await session.clear_session()
+        await session.add_items([msg(n) for n in range(count)], operation_id=f"op-{count}")
+        await session.add_items([msg(n) for n in range(count)], operation_id=f"op-{count}")
+        assert await session.get_items() == [msg(n) for n in range(count)]
+
+
 async def test_session_settings_limit_applies_when_no_limit_is_given(store: Store) -> None:
     session = TimestepSession("s", store, session_settings=SessionSettings(limit=2))
     await session.add_items([msg(n) for n in range(5)])
