@@ -17,7 +17,8 @@ from typing import Any
 
 from agents import Agent, FunctionTool, RunConfig, Runner, RunState, ToolApprovalItem
 from agents.tool_context import ToolContext
-from agents.tracing import Span, Trace, TracingProcessor, add_trace_processor, set_tracing_disabled, trace
+from agents.tracing import Span, Trace, TracingProcessor, set_trace_processors, set_tracing_disabled, trace
+from agents.tracing.processors import default_processor
 from openai.types.responses import ResponseOutputItem
 
 from timestep.testing import ScriptedModel, ScriptedTurn, TurnUsage
@@ -62,18 +63,20 @@ class _TraceRecorder(TracingProcessor):
 
 
 TRACES = _TraceRecorder()
-add_trace_processor(TRACES)
 
 
 @contextmanager
 def _tracing() -> Iterator[None]:
-    """Tracing on for one scenario run (the trace id is part of what a resume must carry), then back to
-    what the environment asks for (the test suite turns it off by default)."""
+    """Tracing on for one scenario run (the trace id is part of what a resume must carry), recorded only in
+    memory (no exporter, so no network), then back to the SDK's default processor and to what the
+    environment asks for (the test suite turns tracing off by default)."""
+    set_trace_processors([TRACES])
     set_tracing_disabled(False)
     try:
         yield
     finally:
         set_tracing_disabled(os.environ.get("OPENAI_AGENTS_DISABLE_TRACING", "false").lower() in ("1", "true"))
+        set_trace_processors([default_processor()])
 
 
 def load_scenarios() -> dict[str, dict[str, Any]]:
