@@ -134,10 +134,10 @@ class Demo:
         print()
         print(textwrap.fill(f"{number}. {text}", 100, subsequent_indent="   "))
 
-    def run(self, shown: str, argv: list[str], *, hide_last: bool = False, **env: str
+    def run(self, shown: str, argv: list[str], env: dict[str, str] | None = None, *, hide_last: bool = False
             ) -> subprocess.CompletedProcess[str]:
         print(f"   $ {shown}")
-        done = subprocess.run(argv, env={**self.env, **env}, capture_output=True, text=True)
+        done = subprocess.run(argv, env={**self.env, **(env or {})}, capture_output=True, text=True)
         lines = done.stdout.rstrip("\n").splitlines()
         for line in lines[:-1] if hide_last and done.returncode == 0 else lines:
             print(f"     {line}".rstrip())
@@ -146,7 +146,7 @@ class Demo:
         return done
 
     def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.run(f"timestep {' '.join(args)}", [sys.executable, "-m", "timestep", *args], **env)
+        return self.run(f"timestep {' '.join(args)}", [sys.executable, "-m", "timestep", *args], env)
 
     def main(self) -> int:
         model, why = choose_model()
@@ -160,7 +160,7 @@ class Demo:
         self.step(1, "Start a run in a new process. The agent asks to call book_table, which needs approval: the "
                   "run is stored as interrupted and the process exits.")
         started = self.run("python -m timestep.demo start", [sys.executable, "-m", "timestep.demo", "start"],
-                           hide_last=True, TIMESTEP_DEMO_STAGE="start")
+                           {"TIMESTEP_DEMO_STAGE": "start"}, hide_last=True)
         if started.returncode != 0:
             return self.fail("the first step failed (see above)")
         outcome = json.loads(started.stdout.strip().splitlines()[-1])
