@@ -6,8 +6,8 @@ committed *before* it is handed back to the SDK, in one pipelined transaction to
 produces (usage and tool-call rows), so a process that dies after a model answered never asks it again, and
 a tool whose result was committed never runs again.
 
-The journal knows nothing of owners or leases beyond a fencing token (the owner string): a write from a
-process that no longer owns the run fails with ``LeaseLostError`` instead of landing.
+The journal knows nothing of how owners and leases are kept: whoever keeps them sets ``lost`` when the run
+was taken over, and from then on every write fails with ``LeaseLostError`` instead of landing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import psycopg
 from agents.items import ModelResponse, TResponseOutputItem
 from agents.usage import deserialize_usage, serialize_usage
 from pydantic import BaseModel, TypeAdapter
@@ -42,42 +41,43 @@ __all__ = [
 
 _OUTPUT_ITEMS: TypeAdapter[list[TResponseOutputItem]] = TypeAdapter(list[TResponseOutputItem])
 
-# One statement, so one round trip and atomic without a transaction block (and no pipeline, which PGLite's
-# socket server cannot interleave between clients). The step is inserted only while the run is still this
-# owner's: otherwise the division fails the statement and nothing is written. The records the step produced
-# (usage, tool calls asked for, tool outputs) go in with it.
-_COMMIT_STEP = """
-WITH step AS (
-    INSERT INTO timestep_run_steps (run_id, kind, step_key, payload)
-    SELECT %(run_id)s, %(kind)s, %(key)s, %(payload)s::json
-    WHERE 1 / (SELECT count(*) FROM timestep_runs
-               WHERE run_id = %(run_id)s AND status = 'running' AND owner = %(owner)s)::int = 1
-    ON CONFLICT (run_id, kind, step_key) DO NOTHING
-    RETURNING 1
-), usage AS (
+# Each commit is one statement, so one round trip, atomic without a transaction block (and no pipeline, which
+# PGLite's socket server cannot interleave between clients). The records a step produced (usage, the tool
+# calls a response asks for, tool outputs) go in with it; only the parts with rows are included, as every part
+# costs planning time on each call.
+_STEP = (
+    "INSERT INTO timestep_run_steps (run_id, kind, step_key, payload)"
+    " VALUES (%(run_id)s, %(kind)s, %(key)s, %(payload)s::json) ON CONFLICT (run_id, kind, step_key) DO NOTHING"
+)
+_USAGE = """
     INSERT INTO timestep_usage (run_id, agent_name, provider, model, requests, input_tokens, output_tokens,
                                 cached_tokens, reasoning_tokens, total_tokens)
     SELECT %(run_id)s, u.* FROM unnest(%(u_agent)s::text[], %(u_provider)s::text[], %(u_model)s::text[],
         %(u_requests)s::int[], %(u_input)s::bigint[], %(u_output)s::bigint[], %(u_cached)s::bigint[],
         %(u_reasoning)s::bigint[], %(u_total)s::bigint[]) AS u
-    WHERE EXISTS (SELECT 1 FROM step)
-    RETURNING 1
-), calls AS (
+"""
+_CALLS = """
     INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status)
     SELECT %(run_id)s, c.c, c.t, c.a, c.g, 'running'
     FROM unnest(%(c_id)s::text[], %(c_tool)s::text[], %(c_agent)s::text[], %(c_args)s::text[]) AS c(c, t, a, g)
     ON CONFLICT (run_id, call_id) DO NOTHING
-    RETURNING 1
-), outputs AS (
+"""
+_OUTPUTS = """
     UPDATE timestep_tool_calls AS t SET output = x.o, finished_at = now(),
         status = CASE WHEN t.status = 'rejected' THEN 'rejected' ELSE x.s END
     FROM unnest(%(o_id)s::text[], %(o_text)s::text[], %(o_status)s::text[]) AS x(c, o, s)
     WHERE t.run_id = %(run_id)s AND t.call_id = x.c
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM step), (SELECT count(*) FROM usage), (SELECT count(*) FROM calls),
-       (SELECT count(*) FROM outputs)
 """
+
+
+def commit_statement(usage: bool, calls: bool, outputs: bool) -> str:
+    """The step's insert, with the record writes that have rows as data-modifying WITH parts."""
+    parts = [(name, sql) for name, sql, wanted in (("usage", _USAGE, usage), ("calls", _CALLS, calls),
+                                                   ("outputs", _OUTPUTS, outputs)) if wanted]
+    if not parts:
+        return _STEP
+    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in parts) + " " + _STEP
+
 
 _LOAD_STEPS = "SELECT kind, step_key, payload::text FROM timestep_run_steps WHERE run_id = %s"
 
@@ -146,6 +146,7 @@ class Journal:
     next_step: int = 0
     replayed_model_steps: int = 0
     replayed_tool_results: int = 0
+    lost: bool = False  # set by the lease's heartbeat when another process took the run over
 
     async def load(self, conn: AsyncConnection[Any]) -> None:
         cur = await conn.execute(_LOAD_STEPS, (self.run_id,))
@@ -191,26 +192,29 @@ class Journal:
         await self._commit("tool_result", call_id, encode_tool_output(output, sdk_error))
 
     async def _commit(self, kind: str, key: str, payload: str) -> None:
-        calls, outputs, usage = self.recorder.take_pending()
-        params: dict[str, Any] = {
-            "run_id": self.run_id, "kind": kind, "key": key, "payload": payload, "owner": self.owner,
-            "u_agent": [u.agent_name for u in usage], "u_provider": [u.provider for u in usage],
-            "u_model": [u.model for u in usage], "u_requests": [u.requests for u in usage],
-            "u_input": [u.input_tokens for u in usage], "u_output": [u.output_tokens for u in usage],
-            "u_cached": [u.cached_tokens for u in usage], "u_reasoning": [u.reasoning_tokens for u in usage],
-            "u_total": [u.total_tokens for u in usage],
-            "c_id": [c[0] for c in calls], "c_tool": [c[1] for c in calls], "c_agent": [c[2] for c in calls],
-            "c_args": [c[3] for c in calls],
-            "o_id": [o[0] for o in outputs], "o_text": [o[1] for o in outputs], "o_status": [o[2] for o in outputs],
-        }
-        try:
-            async with self.store.connection() as conn:
-                await conn.execute(_COMMIT_STEP, params)
-        except psycopg.errors.DivisionByZero as exc:
+        if self.lost:
             raise LeaseLostError(
                 f"run {self.run_id} is no longer owned by this process ({self.owner}): another process "
                 "recovered it after its lease expired; this attempt stops without writing"
-            ) from exc
+            )
+        calls, outputs, usage = self.recorder.take_pending()
+        params: dict[str, Any] = {"run_id": self.run_id, "kind": kind, "key": key, "payload": payload}
+        if usage:
+            params.update({
+                "u_agent": [u.agent_name for u in usage], "u_provider": [u.provider for u in usage],
+                "u_model": [u.model for u in usage], "u_requests": [u.requests for u in usage],
+                "u_input": [u.input_tokens for u in usage], "u_output": [u.output_tokens for u in usage],
+                "u_cached": [u.cached_tokens for u in usage], "u_reasoning": [u.reasoning_tokens for u in usage],
+                "u_total": [u.total_tokens for u in usage],
+            })
+        if calls:
+            params.update({"c_id": [c[0] for c in calls], "c_tool": [c[1] for c in calls],
+                           "c_agent": [c[2] for c in calls], "c_args": [c[3] for c in calls]})
+        if outputs:
+            params.update({"o_id": [o[0] for o in outputs], "o_text": [o[1] for o in outputs],
+                           "o_status": [o[2] for o in outputs]})
+        async with self.store.connection() as conn:
+            await conn.execute(commit_statement(bool(usage), bool(calls), bool(outputs)), params)
 
 
 async def session_watermark(conn: AsyncConnection[Any], run_id: str, session_id: str | None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,13 +66,14 @@ class OrphanRow:
     owner: str | None
     lease_expired: bool
     input_json: str | None
+    journaled: bool = True
 
 
 async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
     """The run's row, locked until the caller's transaction ends."""
     cur = await conn.execute(
-        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text"
-        " FROM timestep_runs WHERE run_id = %s FOR UPDATE",
+        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text,"
+        " journaled FROM timestep_runs WHERE run_id = %s FOR UPDATE",
         (run_id,),
     )
     row = await cur.fetchone()
@@ -89,6 +91,18 @@ async def list_running(conn: AsyncConnection[Any]) -> list[OrphanRow]:
 def is_orphaned(row: OrphanRow) -> bool:
     """Running, and its owner is known dead, or its lease expired (an owner of another host)."""
     return row.status == "running" and (not owner_is_alive(row.owner) or row.lease_expired)
+
+
+async def insert_run(
+    conn: AsyncConnection[Any], run_id: str, agent_name: str, session_id: str | None, input_json: str | None,
+    owner: str, settings: LeaseSettings, *, journaled: bool = True,
+) -> None:
+    """Store a new run as running, owned by ``owner`` with a fresh lease, in one statement."""
+    await conn.execute(
+        "INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, owner, lease_until, journaled)"
+        " VALUES (%s, %s, 'running', %s, %s, %s, now() + make_interval(secs => %s), %s)",
+        (run_id, agent_name, session_id, input_json, owner, settings.duration, journaled),
+    )
 
 
 async def start(conn: AsyncConnection[Any], run_id: str, settings: LeaseSettings) -> None:
@@ -113,7 +127,11 @@ async def take(conn: AsyncConnection[Any], run_id: str, settings: LeaseSettings)
 class Heartbeat:
     """Renews the run's lease every ``interval`` seconds while the run runs; stops when the run stops."""
 
-    def __init__(self, store: Store, run_id: str, owner: str, settings: LeaseSettings) -> None:
+    def __init__(
+        self, store: Store, run_id: str, owner: str, settings: LeaseSettings,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_lost = on_lost
         self._store = store
         self._run_id = run_id
         self._owner = owner
@@ -133,11 +151,17 @@ class Heartbeat:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self._settings.interval)
-            with contextlib.suppress(Exception):  # a missed beat only shortens the lease
+            try:
                 async with self._store.connection() as conn:
-                    await conn.execute(
+                    cur = await conn.execute(
                         "UPDATE timestep_runs SET lease_until = now() + make_interval(secs => %s)"
                         " WHERE run_id = %s AND owner = %s AND status = 'running'",
                         (self._settings.duration, self._run_id, self._owner),
                     )
+            except Exception:  # a missed beat only shortens the lease
+                continue
+            if cur.rowcount == 0:  # another process took the run over: this attempt must stop writing
+                if self._on_lost is not None:
+                    self._on_lost()
+                return
 

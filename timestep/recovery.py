@@ -74,6 +74,11 @@ async def recover(
             interrupted = False
             cur = await conn.execute(_LATEST_SNAPSHOT, (run_id,))
             latest = await cur.fetchone()
+            if not row.journaled and latest is None:
+                raise RecoveryRefusedError(
+                    f"run {run_id} was started with durable=False: nothing was journaled, so recovering it "
+                    "would ask the model and run every tool again; start it again instead"
+                )
             base = int(latest[0]) if latest else 0
             owner = await lease.take(conn, run_id, settings)
             prepared = prepare_run(agent, config, store, run_id, owner, base)

@@ -126,8 +126,14 @@ async def run_agent(
     context: Any = None,
     max_turns: int | None = None,
     model_provider: ModelProvider | None = None,
+    durable: bool = True,
 ) -> Any:
     """Run ``agent`` on ``input`` (text, input items, or a ``RunState``) with everything recorded.
+
+    With ``durable=True`` (the default) every model response and tool result is journaled before the run
+    goes on, so that ``recover`` can finish the run if its process dies; ``durable=False`` records the same
+    rows without the journal (one commit less per model call and per tool call), and such a run cannot be
+    recovered once it died mid-run (its latest approval snapshot can still be resumed).
 
     Returns a ``TimestepRunResult`` (or, with ``stream=True``, a ``TimestepStreamingResult`` to drain with
     ``stream_events()`` or ``consume_result``). Passing a ``RunState`` with the ``run_id`` of a stored run
@@ -143,17 +149,22 @@ async def run_agent(
         base = await _latest_snapshot_id(store, run_id)
     else:
         run_id = run_id or uuid.uuid4().hex
-        async with store.connection() as conn, conn.pipeline(), conn.transaction():
-            await run_records.insert_run(
-                conn, run_id, agent.name, session_id, _input_json(input), current_owner()
-            )
-            await lease.start(conn, run_id, settings)
-            if isinstance(input, RunState):  # recovery starts from here, as it has no input to start from
+        if isinstance(input, RunState):  # recovery starts from a checkpoint, as it has no input to start from
+            async with store.transaction() as conn:
+                await lease.insert_run(
+                    conn, run_id, agent.name, session_id, None, current_owner(), settings, journaled=durable
+                )
                 base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
                 await session_watermark(conn, run_id, session_id)
+        else:
+            async with store.connection() as conn:
+                await lease.insert_run(
+                    conn, run_id, agent.name, session_id, _input_json(input), current_owner(), settings,
+                    journaled=durable,
+                )
     config = _with_provider(run_config, model_provider)
-    run = prepare_run(agent, config, store, run_id, current_owner(), base)
-    if isinstance(input, RunState):  # bound to the caller's agents: bind it to the run's journaled copies
+    run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable)
+    if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the run's journaled copies
         input = await decode_state(run.instrumented.agent, encode_state(input).text)
     return await execute(
         run, input, session=session, stream=stream, context=context, max_turns=max_turns, settings=settings
@@ -234,10 +245,13 @@ class PreparedRun:
 
 
 def prepare_run(
-    agent: Agent[Any], run_config: RunConfig, store: Store, run_id: str, owner: str, base: int
+    agent: Agent[Any], run_config: RunConfig, store: Store, run_id: str, owner: str, base: int, *,
+    durable: bool = True,
 ) -> PreparedRun:
-    recorder = RunRecorder(store, run_id, _model_describer(run_config), journaled=True)
+    recorder = RunRecorder(store, run_id, _model_describer(run_config), journaled=durable)
     journal = Journal(store, run_id, owner, recorder, base=base)
+    if not durable:
+        return PreparedRun(recorder, journal, Instrumented(agent, run_config, []))
     return PreparedRun(recorder, journal, instrument(agent, run_config, journal))
 
 
@@ -253,7 +267,12 @@ async def execute(
     }
     if max_turns is not None:
         options["max_turns"] = max_turns
-    heartbeat = lease.Heartbeat(recorder.store, run_id, run.journal.owner, settings or lease.lease_settings())
+    def lost() -> None:
+        run.journal.lost = True
+
+    heartbeat = lease.Heartbeat(
+        recorder.store, run_id, run.journal.owner, settings or lease.lease_settings(), on_lost=lost
+    )
     heartbeat.start()
     agent = run.instrumented.agent
     token = current_run_id.set(run_id)

@@ -7,7 +7,8 @@ one process both recovers the previous trial's run and is killed during the next
 
 Every model request and tool execution is appended to ``$CHAOS_LOGDIR/<run id>.log`` (``model-start N``,
 ``model-done N``, ``tool-start K <idempotency key>``, ``tool-done K``), so that tests can count them
-across processes. ``MODEL_DELAY`` and ``TOOL_DELAY`` (seconds) widen the model call and the tool.
+across processes. ``MODEL_DELAY`` and ``TOOL_DELAY`` (seconds) widen the model call and the tool; the model call
+numbered ``HANG_AT`` never returns.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FINAL = f"all {TURNS} steps done"
 MODEL_DELAY = float(os.environ.get("MODEL_DELAY", "0"))
 TOOL_DELAY = float(os.environ.get("TOOL_DELAY", "0"))
 LOGDIR = os.environ.get("CHAOS_LOGDIR", "")
+HANG_AT = int(os.environ.get("HANG_AT", "-1"))  # a model call that never returns, to be killed in
 
 
 def log(run_id: str | None, line: str) -> None:
@@ -76,6 +78,8 @@ class StepModel(Model):
         log(current_run_id.get(), f"model-start {index}")
         if MODEL_DELAY:
             await asyncio.sleep(MODEL_DELAY)
+        if index == HANG_AT:
+            await asyncio.sleep(3600)
         self.scripted._next = index  # serve the turn the input asks for
         return index
 
