@@ -73,11 +73,24 @@ export function buildGraph(spec, model) {
 // Input messages in the agents-core protocol shape (the JS counterpart of EasyInputMessage).
 export function inputItems(spec) {
   if (typeof spec.input === 'string') return spec.input;
-  return spec.input.map((m) =>
-    m.role === 'assistant'
+  const names = new Map(spec.input.filter((m) => m.type === 'function_call').map((m) => [m.call_id, m.name]));
+  return spec.input.map((m) => {
+    if (m.type === 'function_call') {
+      return { type: 'function_call', callId: m.call_id, name: m.name, arguments: m.arguments };
+    }
+    if (m.type === 'function_call_output') {
+      return {
+        type: 'function_call_result',
+        callId: m.call_id,
+        name: names.get(m.call_id),
+        status: 'completed',
+        output: { type: 'text', text: m.output },
+      };
+    }
+    return m.role === 'assistant'
       ? { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: m.content }] }
-      : { type: 'message', role: m.role, content: m.content },
-  );
+      : { type: 'message', role: m.role, content: m.content };
+  });
 }
 
 function applyDecisions(state, decisions) {

@@ -143,7 +143,13 @@ def input_items(spec: Mapping[str, Any]) -> str | list[Any]:
     """The scenario input as Responses input items (EasyInputMessage shape)."""
     if isinstance(spec["input"], str):
         return str(spec["input"])
-    return [{"role": m["role"], "content": m["content"]} for m in spec["input"]]
+    items: list[Any] = []
+    for m in spec["input"]:
+        if m.get("type") in ("function_call", "function_call_output"):
+            items.append(dict(m))
+        else:
+            items.append({"role": m["role"], "content": m["content"]})
+    return items
 
 
 def _apply(state: RunState[Any, Any], decisions: list[Mapping[str, Any]]) -> None:

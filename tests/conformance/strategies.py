@@ -161,11 +161,21 @@ def scenario_specs(draw: st.DrawFn) -> dict[str, Any]:
         if when != "open":  # an open approval makes the resume interrupt again at once
             (before if when == "before" else after).append(decision)
     user_turns = draw(st.lists(TEXT, min_size=1, max_size=3))
-    conversation: str | list[dict[str, str]] = (
+    conversation: str | list[dict[str, Any]] = (
         user_turns[0]
         if draw(st.booleans())
         else [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(user_turns)]
     )
+    if isinstance(conversation, list) and draw(st.booleans()):  # an earlier tool call in the run input
+        conversation[1:1] = [
+            {
+                "type": "function_call",
+                "call_id": "call_prior",
+                "name": draw(st.sampled_from(tool_names)),
+                "arguments": draw(OBJECT_TEXTS),
+            },
+            {"type": "function_call_output", "call_id": "call_prior", "output": draw(TEXT)},
+        ]
     digest = hashlib.sha256(json.dumps([agent_names, calls, user_turns]).encode()).hexdigest()[:32]
     return {
         "start_agent": agent_names[0],
