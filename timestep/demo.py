@@ -99,10 +99,11 @@ def choose_model() -> tuple[str, str]:
             models = json.load(response).get("models") or []
     except (OSError, ValueError, urllib.error.URLError):
         models = None
-    if models:
-        name = str(models[0].get("name") or models[0].get("model"))
-        return f"ollama/{name}", f"Ollama model {name} at {host}"
-    reason = "it lists no models" if models == [] else "none answered"
+    names = [str(m.get("name") or m.get("model")) for m in models or [] if isinstance(m, dict)]
+    usable = [n for n in names if not n.endswith("-cloud") and "embed" not in n]  # local chat models
+    if usable:
+        return f"ollama/{usable[0]}", f"Ollama model {usable[0]} at {host}"
+    reason = "none answered" if models is None else "it lists no local chat model"
     return SCRIPTED, (f"timestep.testing.ScriptedModel, offline: OPENAI_API_KEY is not set and no Ollama server "
                       f"is usable at {host} ({reason})")
 
@@ -113,8 +114,6 @@ def ollama_host() -> str:
         raw = f"http://{raw}"
     scheme, _, rest = raw.partition("://")
     hostport = rest.split("/")[0]
-    if hostport.startswith("0.0.0.0"):  # a bind address, not one to connect to
-        hostport = "localhost" + hostport[len("0.0.0.0"):]
     if ":" not in hostport.rsplit("]", 1)[-1]:
         hostport += ":11434"
     return f"{scheme}://{hostport}"

@@ -16,6 +16,8 @@ from timestep.usage_cost import PriceTable, load_prices
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from timestep.store import Store
+
 STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 
 
@@ -154,7 +156,7 @@ class Decision:
     run_id: str
     decision: str
     call_ids: list[str]
-    by: str | None
+    by: str | None  # as recorded: the current user when --by was not given
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,16 +191,18 @@ async def _approve(args: argparse.Namespace) -> Decision:
     from timestep.approvals import approve
 
     async with common.open_cli_store(args) as store:
-        if not args.calls:
-            return Decision(args.run, "approved", await approve(args.run, by=args.by, store=store), args.by)
-        async with store.connection() as conn:
-            calls = {c.call_id: c for c in await run_records.list_tool_calls(conn, args.run)}
-        # Calls that cannot be approved go first: the first of them fails before anything is written.
-        order = sorted(dict.fromkeys(args.calls), key=lambda c: c in calls and calls[c].status == "pending_approval")
         approved: list[str] = []
-        for call_id in order:
-            approved += await approve(args.run, call_id, by=args.by, store=store)
-        return Decision(args.run, "approved", approved, args.by)
+        if not args.calls:
+            approved = await approve(args.run, by=args.by, store=store)
+        else:
+            async with store.connection() as conn:
+                calls = {c.call_id: c for c in await run_records.list_tool_calls(conn, args.run)}
+            # Calls that cannot be approved go first: the first of them fails before anything is written.
+            order = sorted(dict.fromkeys(args.calls),
+                           key=lambda c: c in calls and calls[c].status == "pending_approval")
+            for call_id in order:
+                approved += await approve(args.run, call_id, by=args.by, store=store)
+        return Decision(args.run, "approved", approved, await _decided_by(store, args.run, approved[0]))
 
 
 async def _reject(args: argparse.Namespace) -> Decision:
@@ -206,7 +210,15 @@ async def _reject(args: argparse.Namespace) -> Decision:
 
     async with common.open_cli_store(args) as store:
         await reject(args.run, args.call, message=args.message, by=args.by, store=store)
-    return Decision(args.run, "rejected", [args.call], args.by, args.message)
+        by = await _decided_by(store, args.run, args.call)
+    return Decision(args.run, "rejected", [args.call], by, args.message)
+
+
+async def _decided_by(store: Store, run_id: str, call_id: str) -> str | None:
+    """Who the decision was recorded for (the current user when --by was not given)."""
+    async with store.connection() as conn:
+        calls = await run_records.list_tool_calls(conn, run_id)
+    return next((c.decided_by for c in calls if c.call_id == call_id), None)
 
 
 def register(commands: Any, parent: argparse.ArgumentParser) -> None:
