@@ -25,7 +25,7 @@ from agents.items import ModelResponse, TResponseStreamEvent
 from agents.models.interface import Model
 
 from timestep import consume_result, idempotency_key, recover, run_agent
-from timestep.errors import RunNotResumableError
+from timestep.errors import AlreadyResumingError, RunNotResumableError
 from timestep.session import TimestepSession
 from timestep.store import Store, open_store
 from timestep.testing import ScriptedModel, ScriptedTurn, TurnUsage
@@ -128,6 +128,8 @@ async def recover_or_run(store: Store, run_id: str, stream: bool) -> dict[str, A
     try:
         result = await consume_result(await recover(agent(), run_id, store=store, stream=stream,
                                                     max_turns=TURNS + 5))
+    except AlreadyResumingError as exc:  # another process recovers it
+        return {"outcome": "busy", "detail": str(exc)}
     except RunNotResumableError as exc:  # finished before it was killed
         return {"outcome": "finished", "detail": str(exc)}
     except Exception as exc:

@@ -151,3 +151,22 @@ async def test_killed_at_random_instants_every_run_recovers_as_if_never_killed(
     print("kill points:", dict(points), "outcomes:", dict(outcomes))
     assert outcomes["recovered"] >= TRIALS // 2, outcomes
     assert points["in a model call"] >= 2 and points["in a tool"] >= 2 and points["between steps"] >= 1, points
+
+
+async def test_two_recoverer_processes_racing_for_one_dead_run_exactly_one_wins(
+    embedded_dir: Path, embedded_store: Store, tmp_path: Path
+) -> None:
+    location, slow = str(embedded_dir), {"MODEL_DELAY": "0.1", "TOOL_DELAY": "0.05"}
+    app = App(location, tmp_path, "run:race", delays=slow)
+    app.expect("ready")
+    time.sleep(0.8)
+    app.kill()
+    journaled = set(await fetch(embedded_store, "SELECT kind, step_key FROM timestep_run_steps WHERE run_id = 'race'"))
+    assert journaled, "killed before the first step was journaled"
+    racers = [App(location, tmp_path, "recover:race", delays=slow) for _ in range(2)]
+    outcomes = sorted(json.loads(racer.expect("recovered "))["outcome"] for racer in racers)
+    for racer in racers:
+        racer.process.wait()
+    assert outcomes in (["busy", "recovered"], ["finished", "recovered"]), outcomes
+    check_exactly_once("race", read_log(tmp_path, "race"), journaled)
+    assert await fetch(embedded_store, "SELECT status FROM timestep_runs WHERE run_id = 'race'") == [("completed",)]
