@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..errors import TranslationError
@@ -58,14 +59,7 @@ def _sha256_canonical(payload: Any) -> str:
         ) from exc
 
 
-def _python_normalize(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _python_normalize(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, list):
-        return [_python_normalize(v) for v in value]
-    return value
-
-
+@lru_cache(maxsize=1024)
 def python_scope(tool_name: str, *, handoff: bool) -> str:
     """Python's approval scope of a bare function tool call (or a handoff call, which has a role)."""
     payload: dict[str, Any] = {"type": "function_call"}
@@ -78,7 +72,8 @@ def python_scope(tool_name: str, *, handoff: bool) -> str:
 def python_fingerprint(scope: str, arguments: str) -> str:
     """Python's invocation fingerprint: the scope, the type and the arguments as ``json.loads`` reads them."""
     try:
-        parsed: Any = _python_normalize(json.loads(arguments, parse_constant=_reject_constant))
+        # The SDK also sorts keys before hashing; after json.loads that is exactly what sort_keys does.
+        parsed: Any = json.loads(arguments, parse_constant=_reject_constant)
     except ValueError:
         parsed = arguments
     return _sha256_canonical({"approval_scope": scope, "type": "function_call", "arguments": parsed})
@@ -89,6 +84,7 @@ def handoff_tool_name(call_name: str) -> str:
     return f"handoff:{call_name}"
 
 
+@lru_cache(maxsize=1024)
 def js_function_tool_key(tool_name: str) -> str:
     """TypeScript's state key of a bare function tool, e.g. ``["bare","book"]``."""
     return _js_json(["bare", tool_name])
