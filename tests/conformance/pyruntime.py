@@ -168,18 +168,23 @@ def _apply(state: RunState[Any, Any], decisions: list[Mapping[str, Any]]) -> Non
             state.reject(item, always_reject=always, rejection_message=d.get("message"))
 
 
-async def run_to_interruption(spec: Mapping[str, Any]) -> str:
-    """Run ``spec`` natively to its interruption, apply the decisions taken before saving, serialize."""
+async def run_to_interruption(spec: Mapping[str, Any], *, traced: bool = True) -> str:
+    """Run ``spec`` natively to its interruption, apply the decisions taken before saving, serialize.
+
+    ``traced=False`` runs with tracing disabled, as many applications (and test suites) do: no trace is saved.
+    """
     model = ScriptedModel(_turns(spec["turns"]), id_prefix="scripted")
     graph = build_graph(spec, model)
     t = spec["trace"]
-    with _tracing(), trace(t["workflow_name"], trace_id=t["id"], group_id=t["group_id"]):
-        result = await Runner.run(
-            graph.start,
-            input_items(spec),
-            context=copy.deepcopy(spec["context"]),
-            max_turns=spec["max_turns"],
-        )
+    run = Runner.run(
+        graph.start,
+        input_items(spec),
+        context=copy.deepcopy(spec["context"]),
+        max_turns=spec["max_turns"],
+        run_config=RunConfig(tracing_disabled=not traced),
+    )
+    with _tracing(), trace(t["workflow_name"], trace_id=t["id"], group_id=t["group_id"], disabled=not traced):
+        result = await run
     if not result.interruptions:
         raise AssertionError("scenario did not interrupt")
     state = result.to_state()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import drop_descriptions, normalize, run_js
-from pyruntime import load_scenarios, resume
+from pyruntime import load_scenarios, resume, run_to_interruption
 
 from timestep.translate import convert
 
@@ -150,3 +150,20 @@ async def test_states_saved_after_a_resume_translate_like_native(
     for state in (from_python, native):
         state.pop("currentTurnSessionInputItems", None)
     assert from_python == native
+
+
+async def test_untraced_python_state_resumes_in_typescript(scenarios: dict[str, dict[str, Any]]) -> None:
+    """A run saved with tracing disabled has no trace: TypeScript resumes it (in a new trace) all the same."""
+    spec = scenarios["handoff_mixed_approvals"]
+    state = await run_to_interruption(spec, traced=False)
+    assert json.loads(state)["trace"] is None
+    translated = json.loads(convert(state, "typescript"))
+    assert translated["trace"] is None and "currentAgentSpan" not in translated
+    [result] = run_js(
+        [{"id": "untraced", "spec": spec, "state": json.dumps(translated), "decisions": spec["decisions"]}]
+    )
+    assert result["ok"], result.get("error")
+    native = await resume(spec, state, spec["decisions"])
+    for key in ("final_output", "executed", "usage", "last_agent"):
+        assert result["result"][key] == native[key], key
+    assert result["result"]["trace_id"] != spec["trace"]["id"]
