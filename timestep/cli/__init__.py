@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     except TimestepError as exc:
         print(f"timestep: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        print(f"timestep: the database refused the command: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("timestep: interrupted", file=sys.stderr)
         return 130

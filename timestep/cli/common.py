@@ -11,8 +11,8 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -51,6 +51,30 @@ def open_cli_store(args: argparse.Namespace) -> Store:
     from timestep.store import open_store
 
     return open_store(args.store)
+
+
+@asynccontextmanager
+async def opened_store(args: argparse.Namespace) -> AsyncIterator[Store]:
+    """The store, open (with a spinner while an embedded server starts), closed when the block ends."""
+    store = open_cli_store(args)
+    starting = store.server is not None and not store.server.is_answering()
+    with progress("starting the embedded store") if starting else nullcontext():
+        await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
 
 
 def describe(store: Store) -> str:

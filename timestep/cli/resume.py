@@ -90,7 +90,7 @@ async def _resume(args: argparse.Namespace) -> Resumed:
 
     from timestep.runs import resume_run
 
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         result = await resume_run(agent, args.run, store=store, max_turns=args.max_turns)
     interruptions = list(result.interruptions)
     pending = [{"call_id": getattr(i.raw_item, "call_id", None) if not isinstance(i.raw_item, dict)
@@ -113,5 +113,6 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     )
     resume.add_argument("run", metavar="RUN")
     resume.add_argument("--agent", metavar="MODULE:ATTRIBUTE", required=True, help="e.g. myapp.agents:triage_agent")
-    resume.add_argument("--max-turns", type=int, default=None, help="the SDK's max_turns for the resumed part")
+    resume.add_argument("--max-turns", type=common.positive_int, default=None,
+                        help="the SDK's max_turns for the resumed part")
     resume.set_defaults(handler=lambda a: common.emit(a, common.run(_resume(a))))

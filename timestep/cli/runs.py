@@ -171,7 +171,7 @@ class Decision:
 
 async def _show(args: argparse.Namespace) -> RunShow:
     prices = load_prices()
-    async with common.open_cli_store(args) as store, store.connection() as conn:
+    async with common.opened_store(args) as store, store.connection() as conn:
         run = await run_detail(conn, args.run)
         calls = await run_records.list_tool_calls(conn, args.run)
         snapshots = await run_records.list_snapshots(conn, args.run)
@@ -183,14 +183,14 @@ async def _show(args: argparse.Namespace) -> RunShow:
 
 
 async def _list(args: argparse.Namespace) -> RunList:
-    async with common.open_cli_store(args) as store, store.connection() as conn:
+    async with common.opened_store(args) as store, store.connection() as conn:
         return RunList(await list_runs(conn, status=args.status, session_id=args.session, limit=args.limit))
 
 
 async def _approve(args: argparse.Namespace) -> Decision:
     from timestep.approvals import approve
 
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         approved: list[str] = []
         if not args.calls:
             approved = await approve(args.run, by=args.by, store=store)
@@ -208,7 +208,7 @@ async def _approve(args: argparse.Namespace) -> Decision:
 async def _reject(args: argparse.Namespace) -> Decision:
     from timestep.approvals import reject
 
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         await reject(args.run, args.call, message=args.message, by=args.by, store=store)
         by = await _decided_by(store, args.run, args.call)
     return Decision(args.run, "rejected", [args.call], by, args.message)
@@ -228,7 +228,7 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
                              description="Runs, newest first, with their pending approvals.")
     listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
     listing.add_argument("--session", metavar="SESSION", help="only runs of this session")
-    listing.add_argument("--limit", type=int, default=100, help="at most this many runs (default 100)")
+    listing.add_argument("--limit", type=common.positive_int, default=100, help="at most this many runs (default 100)")
     listing.set_defaults(handler=lambda a: common.emit(a, common.run(_list(a))))
     show = sub.add_parser("show", parents=[parent], help="one run in detail",
                           description="A run: status, agent, items, tool calls, pending approvals, snapshots, usage.")

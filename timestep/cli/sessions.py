@@ -87,12 +87,12 @@ class SessionCleared:
 
 
 async def _list(args: argparse.Namespace) -> SessionList:
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         return SessionList(await TimestepSession.list_sessions(store))
 
 
 async def _show(args: argparse.Namespace) -> SessionShow:
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         async with store.connection() as conn:
             await require_session(conn, args.session)
             runs = await session_runs(conn, args.session)
@@ -104,7 +104,7 @@ async def _show(args: argparse.Namespace) -> SessionShow:
 
 
 async def _clear(args: argparse.Namespace) -> SessionCleared:
-    async with common.open_cli_store(args) as store:
+    async with common.opened_store(args) as store:
         async with store.connection() as conn:
             await require_session(conn, args.session)
         session = TimestepSession(args.session, store=store)
@@ -131,7 +131,7 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", parents=[parent], help="a session's items and runs",
                           description="A session's items (all, or the last --limit) and the runs that used it.")
     show.add_argument("session", metavar="SESSION")
-    show.add_argument("--limit", type=int, default=None, help="only the last N items")
+    show.add_argument("--limit", type=common.positive_int, default=None, help="only the last N items")
     show.set_defaults(handler=lambda a: common.emit(a, common.run(_show(a))))
     clear = sub.add_parser("clear", parents=[parent], help="delete a session's items",
                            description="Delete a session's items (its runs are kept). Asks for confirmation "

@@ -84,7 +84,7 @@ def convert_text(text: str | bytes, to: Language, source_name: str) -> str:
 async def _export(args: argparse.Namespace) -> Written | None:
     from timestep import run_records
 
-    async with common.open_cli_store(args) as store, store.connection() as conn:
+    async with common.opened_store(args) as store, store.connection() as conn:
         if await run_records.get_run(conn, args.run) is None:
             raise RunNotFoundError(f"no run {args.run!r} in this store; list runs with `timestep runs list`")
         snapshots = await run_records.list_snapshots(conn, args.run)
@@ -126,7 +126,7 @@ async def _import(args: argparse.Namespace) -> Written:
     agent_name = str(agent.get("name")) if isinstance(agent, dict) and agent.get("name") else "unknown"
     pending = _interruptions(payload)
     run_id = args.run_id or uuid.uuid4().hex
-    async with common.open_cli_store(args) as store, store.transaction() as conn:
+    async with common.opened_store(args) as store, store.transaction() as conn:
         if await run_records.get_run(conn, run_id) is not None:
             raise ConfigurationError(f"a run {run_id!r} already exists; choose another --run-id")
         await run_records.insert_run(conn, run_id, agent_name, args.session, None, current_owner())
@@ -170,7 +170,8 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     export.add_argument("run", metavar="RUN")
     export.add_argument("--format", choices=("python", "typescript"), default="python",
                         help="the SDK format to write (default: python)")
-    export.add_argument("--snapshot", type=int, metavar="ID", help="a snapshot id (default: the latest)")
+    export.add_argument("--snapshot", type=common.positive_int, metavar="ID",
+                        help="a snapshot id (default: the latest)")
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     export.set_defaults(handler=lambda a: _emit_optional(a, common.run(_export(a))))
     imp = sub.add_parser("import", parents=[parent], help="store a state file as a new run",

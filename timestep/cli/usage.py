@@ -150,7 +150,7 @@ async def usage_report(
     args: argparse.Namespace, *, by: UsageGrouping, run_id: str | None, session_id: str | None
 ) -> UsageReport:
     prices = load_prices()  # a bad TIMESTEP_PRICES fails before the store is opened
-    async with common.open_cli_store(args) as store, store.connection() as conn:
+    async with common.opened_store(args) as store, store.connection() as conn:
         if run_id is not None:
             await require_run(conn, run_id)
         if session_id is not None:
