@@ -84,6 +84,7 @@ async def test_bad_decisions_change_nothing(store: Store, store_location: str) -
         (("reject", run_id), 2, "the following arguments are required: CALL"),
         (("runs", "show", "no-such-run"), 1, "no run 'no-such-run'"),
         (("runs", "list", "--status", "sleeping"), 2, "invalid choice"),
+        (("runs", "list", "--limit", "0"), 2, "at least 1"),
     ]
     for args, code, message in cases:
         outcome = cli(*args, store=store_location)

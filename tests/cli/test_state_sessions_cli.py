@@ -42,8 +42,18 @@ async def test_export_convert_import(store: Store, store_location: str, tmp_path
     assert (imported["run_id"], imported["format"], imported["pending_approvals"]) == (
         "imported-1", "typescript", ["b1"]
     )
+    from_stdin = cli("state", "import", "-", "--run-id", "imported-2", "--json", input=exported.stdout,
+                     store=store_location).json
+    assert (from_stdin["format"], from_stdin["pending_approvals"]) == ("python", ["b1"])
     listed = cli("runs", "list", "--status", "interrupted", "--json", store=store_location).json["runs"]
-    assert {(r["run_id"], r["pending_approvals"]) for r in listed} == {(run_id, 1), ("imported-1", 1)}
+    assert {(r["run_id"], r["pending_approvals"]) for r in listed} == {
+        (run_id, 1), ("imported-1", 1), ("imported-2", 1)
+    }
+    original = cli("runs", "show", run_id, "--json", store=store_location).json
+    for imported_id, language in (("imported-1", "typescript"), ("imported-2", "python")):
+        shown = cli("runs", "show", imported_id, "--json", store=store_location).json
+        assert [s["language"] for s in shown["snapshots"]] == [language]
+        assert [(i["kind"], i["text"]) for i in shown["items"]] == [(i["kind"], i["text"]) for i in original["items"]]
 
 
 async def test_bad_state_input_changes_nothing(embedded_store: Store, embedded_dir: Path, tmp_path: Path) -> None:
