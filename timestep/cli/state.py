@@ -121,7 +121,7 @@ async def _import(args: argparse.Namespace) -> Written:
     original = orjson.loads(raw) if language == "typescript" else payload
     schema = str(original.get("$schemaVersion"))
     sdk = translate.TYPESCRIPT_SDK if language == "typescript" else SDK_VERSION
-    snapshot = EncodedSnapshot(raw.decode("utf-8"), language, sdk, schema)
+    snapshot = EncodedSnapshot(raw.decode("utf-8").strip(), language, sdk, schema)
     agent = payload.get("current_agent")
     agent_name = str(agent.get("name")) if isinstance(agent, dict) and agent.get("name") else "unknown"
     pending = _interruptions(payload)
@@ -175,8 +175,9 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
     export.set_defaults(handler=lambda a: _emit_optional(a, common.run(_export(a))))
     imp = sub.add_parser("import", parents=[parent], help="store a state file as a new run",
-                         description="Store a RunState file (either SDK's format; - for stdin) as a new run, "
-                         "with the approvals it waits on, ready for `timestep approve` and `timestep resume`.")
+                         description="Store a RunState file (either SDK's format; - for stdin) as a new run: "
+                         "interrupted, with the approvals it waits on, ready for `timestep approve` and "
+                         "`timestep resume`; a state that waits on nothing is stored as a checkpoint to resume.")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--run-id", metavar="RUN", help="the new run's id (default: a random one)")
     imp.add_argument("--session", metavar="SESSION", help="the session the run continues in")
