@@ -57,12 +57,13 @@ def test_top_level_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> 
 FAST = """
 import contextlib, io, sys
 from timestep.cli import main
-store, run_id = sys.argv[1], sys.argv[2]
+store, run_id, other_run = sys.argv[1], sys.argv[2], sys.argv[3]
 commands = [
     ["runs", "list"], ["runs", "list", "--json", "--status", "interrupted"], ["runs", "show", run_id],
     ["sessions", "list"], ["sessions", "show", "app"], ["usage"], ["usage", "--by", "day", "--json"],
     ["state", "export", run_id], ["db", "status"], ["db", "migrate"], ["server", "status"], ["doctor"],
-    ["approve", run_id, "b1", "--by", "fast"],
+    ["approve", run_id, "b1", "--by", "fast"], ["reject", other_run, "b1", "--message", "no"],
+    ["sessions", "clear", "other", "--yes"],
 ]
 for command in commands:
     with contextlib.redirect_stdout(io.StringIO()):
@@ -75,7 +76,8 @@ print("loaded:", loaded)
 
 async def test_fast_commands_do_not_import_the_sdk(embedded_store: Store, embedded_dir: Path) -> None:
     run_id = await seed_interrupted(embedded_store)
-    done = subprocess.run([sys.executable, "-c", FAST, str(embedded_dir), run_id], capture_output=True, text=True,
-                          env=cli_env(), cwd=REPO, timeout=120)
+    other_run = await seed_interrupted(embedded_store, session="other")
+    done = subprocess.run([sys.executable, "-c", FAST, str(embedded_dir), run_id, other_run],
+                          capture_output=True, text=True, env=cli_env(), cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "loaded: []"
