@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,3 +88,20 @@ def test_doctor(fresh_dir: str, tmp_path: Path) -> None:
     unreachable = cli("doctor", "--json", store=f"postgresql://nobody@/none?host={tmp_path}")
     assert unreachable.code == 1
     assert "check that the server runs" in unreachable.stdout
+
+
+def test_doctor_names_a_lock_owner_that_does_not_answer(tmp_path: Path) -> None:
+    data_dir = tmp_path / "store"
+    data_dir.mkdir()
+    with open(data_dir / "server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        outcome = cli("doctor", "--json", store=str(data_dir))
+        stuck = cli("server", "status", store=str(data_dir))
+    assert outcome.code == 1
+    checks = {c["name"]: c for c in json.loads(outcome.stdout)["checks"]}
+    assert checks["lock owner"]["outcome"] == "problem" and str(os.getpid()) in checks["lock owner"]["detail"]
+    assert "timestep server stop" in checks["server"]["fix"]
+    assert checks["schema"]["outcome"] == "skipped"
+    assert stuck.code == 0 and f"Process {os.getpid()} owns" in stuck.stdout

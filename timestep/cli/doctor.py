@@ -95,10 +95,10 @@ def _directory_checks(diagnosis: Diagnosis, store: Store) -> bool:
         diagnosis.checks.append(Check("lock owner", "ok", f"server process {status.pid}"))
         diagnosis.checks.append(Check("server", "ok", f"running, answering on {status.socket_path}"))
     else:
-        diagnosis.checks.append(Check("lock owner", "problem", f"process {status.pid} holds {server.lock_path}",
-                                      None))
-        diagnosis.checks.append(Check("server", "problem", f"no answer on {status.socket_path}",
-                                      f"stop it with `timestep server stop` (or `kill {status.pid}`), then retry"))
+        fix = f"stop it with `timestep server stop` (or `kill {status.pid}`), then retry"
+        diagnosis.checks.append(Check("lock owner", "problem", f"process {status.pid} holds {server.lock_path} "
+                                      "but serves no connections", fix))
+        diagnosis.checks.append(Check("server", "problem", f"no answer on {status.socket_path}", fix))
         return False
     return True
 
