@@ -1,5 +1,3 @@
-import sys
-
 from timestep.demo import main
 
-sys.exit(main())
+raise SystemExit(main())
