@@ -32,6 +32,9 @@ lint: install
 
 bench: install
 	$(BIN)/python scripts/bench_store.py
+	$(BIN)/python scripts/bench_session.py
+	$(BIN)/python scripts/bench_runs.py
+	$(BIN)/python scripts/bench_translate.py
 
 clean:
 	rm -rf $(VENV) conformance/js/node_modules .timestep-demo

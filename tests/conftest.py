@@ -83,3 +83,6 @@ async def embedded_store(embedded_dir: Path) -> AsyncIterator[Store]:
 
 
 os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")  # tests make no network calls
+# No test may touch the user's own default store: anything that falls back to it gets a throwaway one.
+os.environ["TIMESTEP_HOME"] = tempfile.mkdtemp(prefix="timestep-default-home-")
+os.environ.pop("TIMESTEP_DATABASE_URL", None)
