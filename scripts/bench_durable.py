@@ -14,7 +14,9 @@ Recovery: the same run in a child process, SIGKILLed while its model call of tur
 ``recover`` here, against running it again from scratch with the same scripted model; with a zero-latency
 model and with a simulated model latency.
 
-Usage: python scripts/bench_durable.py [--repeat N] [--store DIR]
+With ``--server`` the overhead is also measured on a throwaway PostgreSQL server (the machine's binaries).
+
+Usage: python scripts/bench_durable.py [--repeat N] [--store DIR] [--server]
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ async def overhead(store: Store, repeat: int, tmp: Path) -> dict[str, float]:
         "Runner.run, no session": plain,
         "Runner.run + SQLiteSession": sqlite,
         "run_agent durable=False, no session": recorded,
-        "run_agent, embedded store, no session": durable,
-        "run_agent, embedded store + TimestepSession": durable_session,
+        "run_agent (durable), no session": durable,
+        "run_agent (durable) + TimestepSession": durable_session,
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     for round_ in range(repeat + 3):
@@ -127,23 +129,38 @@ async def recovery(store: Store, location: str, repeat: int, tmp: Path, latency:
     return statistics.median(recovered), statistics.median(scratch)
 
 
+def print_overhead(title: str, medians: dict[str, float]) -> None:
+    reference = medians["Runner.run, no session"]
+    print(f"\n{title:48} {'median ms':>10} {'ratio':>7}")
+    for name, value in medians.items():
+        print(f"{name:48} {value * 1000:10.1f} {value / reference:6.2f}x")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--store", help="an embedded data directory (a new temporary one by default)")
+    parser.add_argument("--server", action="store_true", help="also measure on a throwaway PostgreSQL server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-durable-") as tmp_dir:
         tmp = Path(tmp_dir)
         location = args.store or str(tmp / "store")
         async with open_store(location) as store:
-            medians = await overhead(store, args.repeat, tmp)
-            reference = medians["Runner.run, no session"]
             print(f"20-turn run, one tool call per turn, zero-latency model; load average {os.getloadavg()[0]:.2f}")
-            print(f"{'variant':48} {'median ms':>10} {'ratio':>7}")
-            for name, value in medians.items():
-                print(f"{name:48} {value * 1000:10.1f} {value / reference:6.2f}x")
-            print()
-            print(f"{'recovery of a run killed in turn 19':48} {'recover ms':>10} {'re-run ms':>10}")
+            print_overhead("embedded store (PGLite)", await overhead(store, args.repeat, tmp))
+            if args.server:
+                from tests.support.postgres_server import start_postgres
+
+                server = start_postgres()
+                if server is None:
+                    raise SystemExit("PostgreSQL's binaries are not installed")
+                try:
+                    server.psql("CREATE DATABASE bench")
+                    async with open_store(server.url("bench")) as server_store:
+                        print_overhead("PostgreSQL server", await overhead(server_store, args.repeat, tmp))
+                finally:
+                    server.stop()
+            print(f"\n{'recovery of a run killed in turn 19':48} {'recover ms':>10} {'re-run ms':>10}")
             for latency in (0.0, 0.05):
                 rec, scratch = await recovery(store, location, max(3, args.repeat // 6), tmp, latency)
                 label = f"model latency {latency * 1000:.0f} ms"

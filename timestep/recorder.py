@@ -77,7 +77,7 @@ class RunRecorder(RunHooks[Any]):
     async def on_tool_end(
         self, context: RunContextWrapper[Any], agent: Agent[Any], tool: Tool, result: object
     ) -> None:
-        if isinstance(context, ToolContext):
+        if isinstance(context, ToolContext) and context.tool_call_id not in self._finished_call_ids:
             self.finish_call(context.tool_call_id, result, "completed")
             self._start_writer()
 
