@@ -146,7 +146,9 @@ async def run_agent(
     base = 0
     if run_id is not None and isinstance(input, RunState) and await _exists(store, run_id):
         await _claim(store, run_id)
-        base = await _latest_snapshot_id(store, run_id)
+        async with store.transaction() as conn:  # the caller's state (and decisions) is where recovery starts
+            base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
+            await session_watermark(conn, run_id, session_id)
     else:
         run_id = run_id or uuid.uuid4().hex
         if isinstance(input, RunState):  # recovery starts from a checkpoint, as it has no input to start from
@@ -164,7 +166,7 @@ async def run_agent(
                 )
     config = _with_provider(run_config, model_provider)
     run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable)
-    if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the run's journaled copies
+    if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the journaled copies
         input = await decode_state(run.instrumented.agent, encode_state(input).text)
     return await execute(
         run, input, session=session, stream=stream, context=context, max_turns=max_turns, settings=settings
@@ -367,12 +369,6 @@ async def _release(store: Store, run_id: str, previous_status: str) -> None:
     """Give a claimed run back when resuming it failed before it started."""
     async with store.connection() as conn:
         await run_records.set_run_status(conn, run_id, previous_status)
-
-
-async def _latest_snapshot_id(store: Store, run_id: str) -> int:
-    async with store.connection() as conn:
-        latest = await run_records.latest_snapshot(conn, run_id)
-    return latest[0].id if latest else 0
 
 
 async def _exists(store: Store, run_id: str) -> bool:

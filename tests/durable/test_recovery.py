@@ -266,3 +266,24 @@ async def test_resume_run_of_a_run_dead_before_any_snapshot_points_to_recover(st
     run_id = await crashed_run(store, 2)
     with pytest.raises(RunNotResumableError, match=r"no snapshot.*timestep.recover"):
         await resume_run(worker(CountingModel()), run_id, store=store)
+
+
+async def test_a_run_continued_from_a_callers_state_recovers_from_that_state(store: Store) -> None:
+    from tests.runs.scenario import EXECUTED as BOOKED
+
+    BOOKED.clear()
+    turns = booking_turns()
+    result = await run_agent(host(turns), "Book a table for two", store=store)
+    await approve(result.run_id, store=store)
+    state = result.state
+    state.approve(state.get_interruptions()[0])
+    crashing = CountingModel()
+    crashing._serve = lambda: (_ for _ in ()).throw(Crash())  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await run_agent(host([]).clone(model=crashing), state, run_id=result.run_id, store=store)
+    await die(store, result.run_id)
+    done = await recover(host(turns[2:]), result.run_id, store=store)
+    assert done.final_output == "Booked for two at 19:00."
+    assert BOOKED.count(("book", {"party": 2, "when": "19:00"})) == 1
+    kinds = await fetch(store, "SELECT kind FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id", result.run_id)
+    assert kinds == [("interrupted",), ("checkpoint",), ("final",)]
