@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # pyruntime, as pytest finds it
 
-from pyruntime import _turns, build_graph, load_scenarios  # noqa: E402
+from pyruntime import _turns, build_graph, load_scenarios
 
-import timestep  # noqa: E402
-from timestep.store import open_store  # noqa: E402
-from timestep.testing import ScriptedModel  # noqa: E402
+import timestep
+from timestep.store import open_store
+from timestep.testing import ScriptedModel
 
 
 async def main(location: str, run_id: str, scenario: str, decisions: list[dict[str, Any]]) -> dict[str, Any]:
