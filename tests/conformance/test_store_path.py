@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +281,30 @@ async def test_a_run_with_undecided_calls_is_refused(store: Store, store_locatio
     assert code == 1 and outcome["code"] == "not_resumable"
     assert "call_charge_1 (charge)" in outcome["error"] and "call_notify_1 (notify)" in outcome["error"]
     assert await _unchanged(store, run_id) == before
+
+
+async def test_a_failed_resume_gives_the_run_back_or_marks_it_failed(
+    store: Store, store_location: str, tmp_path: Path
+) -> None:
+    """An error before the model was asked or a tool ran leaves the run interrupted; after, it failed."""
+    spec = SPECS["single_rejection"]
+    run_id, (agent, state) = await interrupt_in_python(store, spec, "s-fail")
+    await RunStateStore(agent, run_id=run_id, store=store, format="typescript").save(state, kind="interrupted")
+    await timestep.approve(run_id, store=store)
+
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps({**spec, "start_agent": "other", "agents": [{**spec["agents"][0], "name": "other"}]}))
+    code, outcome = store_run("resume", "--store", store_location, "--run", run_id, "--spec", str(renamed))
+    assert code == 1 and outcome["status"] == "interrupted", outcome
+    assert await rows(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
+        ("interrupted", None)
+    ]
+
+    unscripted = tmp_path / "unscripted.json"
+    unscripted.write_text(json.dumps({**spec, "resume_turns": []}))
+    code, outcome = store_run("resume", "--store", store_location, "--run", run_id, "--spec", str(unscripted))
+    assert code == 1 and outcome["status"] == "failed", outcome
+    [(status, owner, error)] = await rows(
+        store, "SELECT status, owner, error FROM timestep_runs WHERE run_id = %s", run_id
+    )
+    assert (status, owner) == ("failed", None) and "ScriptedModel(resume) was called 1 times" in error
