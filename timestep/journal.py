@@ -12,6 +12,7 @@ was taken over, and from then on every write fails with ``LeaseLostError`` inste
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,37 +44,45 @@ _OUTPUT_ITEMS: TypeAdapter[list[TResponseOutputItem]] = TypeAdapter(list[TRespon
 
 # Each commit is one statement, so one round trip, atomic without a transaction block (and no pipeline, which
 # PGLite's socket server cannot interleave between clients). The records a step produced (usage, the tool
-# calls a response asks for, tool outputs) go in with it; only the parts with rows are included, as every part
-# costs planning time on each call.
+# calls a response asks for, tool outputs) go in with it as data-modifying WITH parts. Rows are spelled out as
+# VALUES lists (only the parts with rows are included): on PGLite every part and every unnest() costs planning
+# time on each call, and VALUES lists plan about twice as fast as the equivalent unnest() of arrays.
 _STEP = (
     "INSERT INTO timestep_run_steps (run_id, kind, step_key, payload)"
     " VALUES (%(run_id)s, %(kind)s, %(key)s, %(payload)s::json) ON CONFLICT (run_id, kind, step_key) DO NOTHING"
 )
-_USAGE = """
-    INSERT INTO timestep_usage (run_id, agent_name, provider, model, requests, input_tokens, output_tokens,
-                                cached_tokens, reasoning_tokens, total_tokens)
-    SELECT %(run_id)s, u.* FROM unnest(%(u_agent)s::text[], %(u_provider)s::text[], %(u_model)s::text[],
-        %(u_requests)s::int[], %(u_input)s::bigint[], %(u_output)s::bigint[], %(u_cached)s::bigint[],
-        %(u_reasoning)s::bigint[], %(u_total)s::bigint[]) AS u
-"""
-_CALLS = """
-    INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status)
-    SELECT %(run_id)s, c.c, c.t, c.a, c.g, 'running'
-    FROM unnest(%(c_id)s::text[], %(c_tool)s::text[], %(c_agent)s::text[], %(c_args)s::text[]) AS c(c, t, a, g)
-    ON CONFLICT (run_id, call_id) DO NOTHING
-"""
-_OUTPUTS = """
-    UPDATE timestep_tool_calls AS t SET output = x.o, finished_at = now(),
-        status = CASE WHEN t.status = 'rejected' THEN 'rejected' ELSE x.s END
-    FROM unnest(%(o_id)s::text[], %(o_text)s::text[], %(o_status)s::text[]) AS x(c, o, s)
-    WHERE t.run_id = %(run_id)s AND t.call_id = x.c
-"""
+_USAGE = (
+    "INSERT INTO timestep_usage (run_id, agent_name, provider, model, requests, input_tokens, output_tokens,"
+    " cached_tokens, reasoning_tokens, total_tokens) VALUES {rows}"
+)
+_USAGE_ROW = (
+    "(%(run_id)s, %(u{i}_agent)s, %(u{i}_provider)s, %(u{i}_model)s, %(u{i}_requests)s, %(u{i}_input)s,"
+    " %(u{i}_output)s, %(u{i}_cached)s, %(u{i}_reasoning)s, %(u{i}_total)s)"
+)
+_CALLS = (
+    "INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status) VALUES {rows}"
+    " ON CONFLICT (run_id, call_id) DO NOTHING"
+)
+_CALLS_ROW = "(%(run_id)s, %(c{i}_id)s, %(c{i}_tool)s, %(c{i}_agent)s, %(c{i}_args)s, 'running')"
+_OUTPUTS = (
+    "UPDATE timestep_tool_calls AS t SET output = x.o, finished_at = now(),"
+    " status = CASE WHEN t.status = 'rejected' THEN 'rejected' ELSE x.s END"
+    " FROM (VALUES {rows}) AS x(c, o, s) WHERE t.run_id = %(run_id)s AND t.call_id = x.c"
+)
+_OUTPUTS_ROW = "(%(o{i}_id)s, %(o{i}_text)s, %(o{i}_status)s)"
 
 
-def commit_statement(usage: bool, calls: bool, outputs: bool) -> str:
-    """The step's insert, with the record writes that have rows as data-modifying WITH parts."""
-    parts = [(name, sql) for name, sql, wanted in (("usage", _USAGE, usage), ("calls", _CALLS, calls),
-                                                   ("outputs", _OUTPUTS, outputs)) if wanted]
+@functools.lru_cache(maxsize=64)
+def commit_statement(usage: int, calls: int, outputs: int) -> str:
+    """The step's insert, with ``usage``, ``calls`` and ``outputs`` record rows as WITH parts."""
+    parts = [
+        (name, template.format(rows=", ".join(row.format(i=i) for i in range(count))))
+        for name, template, row, count in (
+            ("usage", _USAGE, _USAGE_ROW, usage), ("calls", _CALLS, _CALLS_ROW, calls),
+            ("outputs", _OUTPUTS, _OUTPUTS_ROW, outputs),
+        )
+        if count
+    ]
     if not parts:
         return _STEP
     return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in parts) + " " + _STEP
@@ -199,22 +208,18 @@ class Journal:
             )
         calls, outputs, usage = self.recorder.take_pending()
         params: dict[str, Any] = {"run_id": self.run_id, "kind": kind, "key": key, "payload": payload}
-        if usage:
+        for i, u in enumerate(usage):
             params.update({
-                "u_agent": [u.agent_name for u in usage], "u_provider": [u.provider for u in usage],
-                "u_model": [u.model for u in usage], "u_requests": [u.requests for u in usage],
-                "u_input": [u.input_tokens for u in usage], "u_output": [u.output_tokens for u in usage],
-                "u_cached": [u.cached_tokens for u in usage], "u_reasoning": [u.reasoning_tokens for u in usage],
-                "u_total": [u.total_tokens for u in usage],
+                f"u{i}_agent": u.agent_name, f"u{i}_provider": u.provider, f"u{i}_model": u.model,
+                f"u{i}_requests": u.requests, f"u{i}_input": u.input_tokens, f"u{i}_output": u.output_tokens,
+                f"u{i}_cached": u.cached_tokens, f"u{i}_reasoning": u.reasoning_tokens, f"u{i}_total": u.total_tokens,
             })
-        if calls:
-            params.update({"c_id": [c[0] for c in calls], "c_tool": [c[1] for c in calls],
-                           "c_agent": [c[2] for c in calls], "c_args": [c[3] for c in calls]})
-        if outputs:
-            params.update({"o_id": [o[0] for o in outputs], "o_text": [o[1] for o in outputs],
-                           "o_status": [o[2] for o in outputs]})
+        for i, (call_id, tool, agent_name, arguments) in enumerate(calls):
+            params.update({f"c{i}_id": call_id, f"c{i}_tool": tool, f"c{i}_agent": agent_name, f"c{i}_args": arguments})
+        for i, (call_id, text, status) in enumerate(outputs):
+            params.update({f"o{i}_id": call_id, f"o{i}_text": text, f"o{i}_status": status})
         async with self.store.connection() as conn:
-            await conn.execute(commit_statement(bool(usage), bool(calls), bool(outputs)), params)
+            await conn.execute(commit_statement(len(usage), len(calls), len(outputs)), params)
 
 
 async def session_watermark(conn: AsyncConnection[Any], run_id: str, session_id: str | None) -> None:
