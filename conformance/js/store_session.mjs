@@ -157,7 +157,15 @@ export class TimestepSession {
     const { rows } = await this.client.query(POP_ITEM, [this.sessionId]);
     if (rows.length === 0) return undefined;
     const item = JSON.parse(rows[0].item);
-    const names = new Map([[item.call_id, item.name ?? '']]);
+    const names = new Map();
+    if (item.type === 'function_call_output') {
+      const found = await this.client.query(
+        "SELECT item->>'name' AS name FROM timestep_session_items WHERE session_id = $1" +
+          " AND item->>'type' = 'function_call' AND item->>'call_id' = $2 ORDER BY id DESC LIMIT 1",
+        [this.sessionId, item.call_id],
+      );
+      names.set(item.call_id, found.rows[0]?.name ?? '');
+    }
     return fromStored(item, names);
   }
 

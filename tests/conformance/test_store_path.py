@@ -113,7 +113,13 @@ def final_text(spec: dict[str, Any]) -> str:
 
 
 async def assert_completed(
-    store: Store, run_id: str, spec: dict[str, Any], decisions: list[dict[str, Any]], session_id: str, language: str
+    store: Store,
+    run_id: str,
+    spec: dict[str, Any],
+    decisions: list[dict[str, Any]],
+    session_id: str,
+    language: str,
+    finished_in: str,
 ) -> None:
     """What the store must hold once the run finished in the other language."""
     final = final_text(spec)
@@ -167,7 +173,7 @@ async def assert_completed(
         store, "SELECT kind, language FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1", run_id
     )
     assert kind == "final"
-    assert snapshot_language == ("typescript" if language == "python" else "python")
+    assert snapshot_language == finished_in
 
     items = await TimestepSession(session_id, store=store).get_items()
     encoded = [json.dumps(i, sort_keys=True) for i in items]
@@ -202,7 +208,7 @@ async def test_python_run_resumes_in_typescript(case: str, store: Store, store_l
     assert code == 0, outcome
     assert (outcome["status"], outcome["final_output"]) == ("completed", final_text(spec))
     assert [e["call_id"] for e in outcome["executed"]] == approved(decisions)
-    await assert_completed(store, run_id, spec, decisions, f"s-{case}", "python")
+    await assert_completed(store, run_id, spec, decisions, f"s-{case}", "python", "typescript")
 
 
 @pytest.mark.parametrize("case", ["approve", "handoff_mixed"])
@@ -233,7 +239,7 @@ async def test_typescript_run_resumes_in_python(case: str, store: Store, store_l
 
     assert resumed["final_output"] == final_text(spec)
     assert [e["call_id"] for e in resumed["executed"]] == approved(decisions)
-    await assert_completed(store, run_id, spec, decisions, f"s-{case}", "typescript")
+    await assert_completed(store, run_id, spec, decisions, f"s-{case}", "typescript", "python")
 
 
 async def _unchanged(store: Store, run_id: str) -> list[Any]:
@@ -308,3 +314,44 @@ async def test_a_failed_resume_gives_the_run_back_or_marks_it_failed(
         store, "SELECT status, owner, error FROM timestep_runs WHERE run_id = %s", run_id
     )
     assert (status, owner) == ("failed", None) and "ScriptedModel(resume) was called 1 times" in error
+
+
+async def test_a_run_interrupted_again_in_typescript_finishes_in_python(store: Store, store_location: str) -> None:
+    spec = SPECS["handoff_chain_reinterrupt"]
+    run_id, (agent, state) = await interrupt_in_python(store, spec, "s-again")
+    await RunStateStore(agent, run_id=run_id, store=store, format="typescript").save(state, kind="interrupted")
+    await timestep.approve(run_id, store=store)
+
+    code, outcome = store_run(
+        "resume",
+        "--store",
+        store_location,
+        "--run",
+        run_id,
+        "--spec",
+        str(SCENARIOS / "handoff_chain_reinterrupt.json"),
+    )
+
+    assert code == 0, outcome
+    assert (outcome["status"], outcome["interruptions"]) == ("interrupted", ["call_close_1"])
+    assert await rows(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
+        ("interrupted", None)
+    ]
+    assert await rows(
+        store,
+        "SELECT status, needs_approval FROM timestep_tool_calls WHERE run_id = %s AND call_id = 'call_close_1'",
+        run_id,
+    ) == [("pending_approval", True)]
+    assert await rows(
+        store, "SELECT kind, language FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1", run_id
+    ) == [("interrupted", "typescript")]
+
+    rest = {**spec, "turns": spec["turns"] + spec["resume_turns"][:1], "resume_turns": spec["resume_turns"][1:]}
+    await timestep.approve(run_id, store=store)
+    graph = build_graph(rest, ScriptedModel(_turns(rest["resume_turns"]), id_prefix="resume"))
+    result = await timestep.resume_run(graph.start, run_id, store=store, max_turns=spec["max_turns"])
+
+    assert result.final_output == "Refunded and closed."
+    assert graph.executed == [{"tool": "close_ticket", "call_id": "call_close_1"}]
+    decisions = [{"call_id": "call_refund_1", "approve": True}, {"call_id": "call_close_1", "approve": True}]
+    await assert_completed(store, run_id, rest, decisions, "s-again", "python", "python")
