@@ -20,9 +20,17 @@ from openai.types.responses.response_usage import InputTokensDetails, OutputToke
 
 from tests.runs.scenario import booking_turns, host
 from timestep import approve, consume_result, idempotency_key, recover, recover_orphaned_runs, resume_run, run_agent
-from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotResumableError
-from timestep.journal import decode_model_response, decode_tool_output, encode_model_response, encode_tool_output
+from timestep.errors import AlreadyResumingError, LeaseLostError, RecoveryRefusedError, RunNotResumableError
+from timestep.journal import (
+    Journal,
+    decode_model_response,
+    decode_tool_output,
+    encode_model_response,
+    encode_tool_output,
+)
+from timestep.lease import Heartbeat, LeaseSettings
 from timestep.ownership import current_owner
+from timestep.recorder import RunRecorder
 from timestep.session import TimestepSession
 from timestep.store import Store
 from timestep.testing import ScriptedModel, TurnUsage
@@ -287,3 +295,23 @@ async def test_a_run_continued_from_a_callers_state_recovers_from_that_state(sto
     assert BOOKED.count(("book", {"party": 2, "when": "19:00"})) == 1
     kinds = await fetch(store, "SELECT kind FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id", result.run_id)
     assert kinds == [("interrupted",), ("checkpoint",), ("final",)]
+
+
+async def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(store: Store) -> None:
+    run_id = await crashed_run(store, 1)
+    await die(store, run_id, owner="me", lease="now() + interval '1 second'")
+    journal = Journal(store, run_id, "me", RunRecorder(store, run_id, lambda a: (None, None), journaled=True))
+    heartbeat = Heartbeat(store, run_id, "me", LeaseSettings(duration=60, interval=0.05),
+                          on_lost=lambda: setattr(journal, "lost", True))
+    heartbeat.start()
+    await asyncio.sleep(0.3)
+    left = await fetch(store, "SELECT lease_until - now() > interval '30 seconds' FROM timestep_runs WHERE run_id = %s",
+                       run_id)
+    assert left == [(True,)]
+    await die(store, run_id, owner="someone-else:1:1")
+    await asyncio.sleep(0.3)
+    await heartbeat.stop()
+    assert journal.lost
+    with pytest.raises(LeaseLostError, match="no longer owned"):
+        await journal.record_tool_result("c9", "x", False)
+    assert await fetch(store, "SELECT 1 FROM timestep_run_steps WHERE run_id = %s AND step_key = 'c9'", run_id) == []
