@@ -34,7 +34,9 @@ INSTRUCTIONS = (
 )
 OPENAI_MODEL = "gpt-4.1-mini"
 SCRIPTED = "scripted"
-TS_RESUMER = Path(__file__).resolve().parent.parent / "conformance" / "js" / "store_resume.mjs"
+TS_RESUMER = Path(__file__).resolve().parent.parent / "conformance" / "js" / "store_run.mjs"
+TS_SCENARIO = Path(__file__).resolve().parent / "data" / "demo_scenario.json"
+TS_PROMPT = "Please book a table for four at Le Petit Jardin tonight at 20:00."
 
 
 def demo_agent() -> Any:
@@ -58,6 +60,12 @@ def demo_agent() -> Any:
 def _scripted(stage: str) -> Any:
     from timestep.testing import ScriptedModel, TurnUsage
 
+    if stage == "start-typescript":
+        return ScriptedModel([ScriptedModel.turn(
+            ScriptedModel.tool_call("book_table", {"restaurant": "Le Petit Jardin", "party": 4, "time": "20:00"},
+                                    call_id="call_demo_ts_book"),
+            usage=TurnUsage(input_tokens=150, output_tokens=30),
+        )], id_prefix="demo_ts")
     if stage == "start":
         return ScriptedModel([ScriptedModel.turn(
             ScriptedModel.tool_call("book_table", {"restaurant": "Chez Nous", "party": 2, "time": "19:30"},
@@ -70,15 +78,23 @@ def _scripted(stage: str) -> Any:
     )], id_prefix="demo_resume")
 
 
-async def _start() -> dict[str, Any]:
-    from timestep import run_agent
+async def _start(for_typescript: bool = False) -> dict[str, Any]:
+    """Run the concierge to its approval request; for TypeScript, also save a TypeScript snapshot of it."""
+    from timestep import RunStateStore, run_agent
     from timestep.session import TimestepSession
     from timestep.store import open_store
 
     agent = demo_agent()
+    prompt = TS_PROMPT if for_typescript else PROMPT
     async with open_store() as store:
-        result = await run_agent(agent, PROMPT, session=TimestepSession("demo", store=store), store=store)
-    print(f"user: {PROMPT}")
+        session = TimestepSession("demo-typescript" if for_typescript else "demo", store=store)
+        result = await run_agent(agent, prompt, session=session, store=store)
+        if for_typescript and result.interruptions:
+            await RunStateStore(agent, run_id=result.run_id, store=store, format="typescript").save(
+                result.state, kind="interrupted"
+            )
+            print("A TypeScript snapshot of its state is stored beside the Python one.")
+    print(f"user: {prompt}")
     for item in result.interruptions:
         arguments = getattr(item.raw_item, "arguments", None) or ""
         print(f"{agent.name} asks to call {item.name}({arguments}); the tool needs approval.")
@@ -189,20 +205,39 @@ class Demo:
             self.say("The scripted model costs nothing; with an OpenAI model the same table shows US dollars, and "
                      "a model missing from the price table shows as unknown, never as $0.", indent="   ")
 
-        self.step(6, "Resume a second run in TypeScript:")
-        self.say(self.typescript_note(), indent="   ")
+        self.step(6, "A second run, started in Python and resumed in TypeScript with the official @openai/agents "
+                  "SDK (both halves use scripted models):")
+        if not self.typescript():
+            return self.fail("the TypeScript resume failed (see above)")
         print()
         self.say(f"Done. Look around with `TIMESTEP_HOME={self.home} timestep runs show {run_id}`; "
                  f"remove {self.home} to start afresh.")
         return 0
 
-    def typescript_note(self) -> str:
-        if shutil.which(os.environ.get("TIMESTEP_NODE") or "node") is None:
-            return "Skipped: Node.js is not installed."
-        if not TS_RESUMER.exists():
-            return (f"Not available yet: it needs {TS_RESUMER.relative_to(TS_RESUMER.parents[2])}, the Node "
-                    "module that resumes a stored run with the TypeScript Agents SDK. Skipped.")
-        return (f"{TS_RESUMER.name} is present, but this version of the demo does not drive it yet. Skipped.")
+    def typescript(self) -> bool:
+        node = shutil.which(os.environ.get("TIMESTEP_NODE") or "node")
+        if node is None or not (TS_RESUMER.parent / "node_modules").is_dir():
+            self.say("Skipped: it needs Node.js and the TypeScript SDK (`npm ci --prefix conformance/js`, which "
+                     "`make` runs).", indent="   ")
+            return True
+        started = self.run("python -m timestep.demo start-typescript",
+                           [sys.executable, "-m", "timestep.demo", "start-typescript"],
+                           {"TIMESTEP_DEMO_STAGE": "start-typescript", "TIMESTEP_DEMO_MODEL": SCRIPTED}, hide_last=True)
+        if started.returncode != 0:
+            return False
+        run_id = json.loads(started.stdout.strip().splitlines()[-1])["run_id"]
+        if self.cli("approve", run_id, "--by", "demo").returncode != 0:
+            return False
+        resumed = self.run(f"node conformance/js/store_run.mjs resume --run {run_id} ...",
+                           [node, str(TS_RESUMER), "resume", "--store", str(self.home), "--run", run_id,
+                            "--spec", str(TS_SCENARIO)], hide_last=True)
+        if resumed.returncode != 0:
+            print(f"     {resumed.stdout.strip()}", file=sys.stderr)
+            return False
+        outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
+        self.say(f"TypeScript finished run {run_id}: {outcome.get('final_output')}", indent="     ")
+        self.say("Python sees it as any other run:", indent="   ")
+        return self.cli("runs", "list").returncode == 0
 
     def fail(self, message: str) -> int:
         print(f"\ndemo stopped: {message}", file=sys.stderr)
@@ -211,12 +246,12 @@ class Demo:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["start"]:
-        outcome = asyncio.run(_start())
+    if args[:1] in (["start"], ["start-typescript"]):
+        outcome = asyncio.run(_start(for_typescript=args[0] == "start-typescript"))
         print(json.dumps(outcome), flush=True)
         return 0
     if args:
-        print("usage: python -m timestep.demo [start]", file=sys.stderr)
+        print("usage: python -m timestep.demo [start|start-typescript]", file=sys.stderr)
         return 2
     return Demo().main()
 

@@ -31,9 +31,11 @@ def test_demo_runs_offline_to_completion(tmp_path: Path) -> None:
             assert step in out
         assert "asks to call book_table" in out and "interrupted" in out
         assert "completed." in out and "booked for 19:30" in out
-        assert "TypeScript" in out
+        assert "TypeScript finished run" in out and "resumed in TypeScript" in out
         runs = cli("runs", "list", "--json", store=str(home)).json["runs"]
-        assert [(r["status"], r["pending_approvals"]) for r in runs] == [("completed", 0)]
+        assert [(r["session_id"], r["status"], r["pending_approvals"]) for r in runs] == [
+            ("demo-typescript", "completed", 0), ("demo", "completed", 0)
+        ]
         assert not (tmp_path / ".timestep-demo").exists()  # TIMESTEP_HOME was used, not the default
     finally:
         EmbeddedServer(home, 1.0).stop()
