@@ -67,13 +67,14 @@ class OrphanRow:
     lease_expired: bool
     input_json: str | None
     journaled: bool = True
+    leased: bool = True  # False for rows no run_agent ever ran (a RunStateStore's, say)
 
 
 async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
     """The run's row, locked until the caller's transaction ends."""
     cur = await conn.execute(
         "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text,"
-        " journaled FROM timestep_runs WHERE run_id = %s FOR UPDATE",
+        " journaled, lease_until IS NOT NULL FROM timestep_runs WHERE run_id = %s FOR UPDATE",
         (run_id,),
     )
     row = await cur.fetchone()
@@ -82,15 +83,16 @@ async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
 
 async def list_running(conn: AsyncConnection[Any]) -> list[OrphanRow]:
     cur = await conn.execute(
-        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), NULL"
-        " FROM timestep_runs WHERE status = 'running' ORDER BY created_at"
+        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), NULL,"
+        " journaled, true FROM timestep_runs WHERE status = 'running' AND lease_until IS NOT NULL"
+        " ORDER BY created_at"
     )
     return [OrphanRow(*row) for row in await cur.fetchall()]
 
 
 def is_orphaned(row: OrphanRow) -> bool:
-    """Running, and its owner is known dead, or its lease expired (an owner of another host)."""
-    return row.status == "running" and (not owner_is_alive(row.owner) or row.lease_expired)
+    """Running under a lease, and its owner is known dead or its lease expired (an owner of another host)."""
+    return row.status == "running" and row.leased and (not owner_is_alive(row.owner) or row.lease_expired)
 
 
 async def insert_run(

@@ -66,6 +66,11 @@ async def recover(
             interrupted = True
         elif row.status in run_records.FINISHED_STATUSES:
             raise RunNotResumableError(f"run {run_id} is {row.status}; there is nothing to recover")
+        elif not row.leased:
+            raise RunNotResumableError(
+                f"run {run_id} was never run by run_agent (it has no lease; a RunStateStore keeps it, say): "
+                "there is no attempt to recover; load its state and run it"
+            )
         elif not lease.is_orphaned(row):
             raise AlreadyResumingError(
                 f"run {run_id} is running in process {row.owner}, which is alive and holds its lease"

@@ -315,3 +315,13 @@ async def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(store: Stor
     with pytest.raises(LeaseLostError, match="no longer owned"):
         await journal.record_tool_result("c9", "x", False)
     assert await fetch(store, "SELECT 1 FROM timestep_run_steps WHERE run_id = %s AND step_key = 'c9'", run_id) == []
+
+
+async def test_running_rows_no_run_agent_ran_are_not_recovered(store: Store) -> None:
+    async with store.connection() as conn:
+        await conn.execute(
+            "INSERT INTO timestep_runs (run_id, agent_name, status) VALUES ('kept', 'worker', 'running')"
+        )
+    assert await recover_orphaned_runs(worker(CountingModel()), store=store) == []
+    with pytest.raises(RunNotResumableError, match="no lease"):
+        await recover(worker(CountingModel()), "kept", store=store)
