@@ -171,19 +171,6 @@ function applyDecisions(state, calls) {
   }
 }
 
-// A run stored as interrupted has every generated item of its state in its session: timestep persists
-// them (and notes the session's watermark) when it stores the interruption, and the TypeScript SDK counts
-// them in currentTurnPersistedItemCount. Python counts only the current turn's items, excluding approval
-// requests, and timestep.translate copies that number unchanged into a TypeScript snapshot, so the SDK would
-// write the earlier items to the session a second time on resume. Returns [from, to] when it corrected it.
-function persistedAtInterruption(state, snapshot) {
-  const generated = state._generatedItems.length;
-  if (snapshot.kind !== 'interrupted' || state._currentTurnPersistedItemCount >= generated) return null;
-  const from = state._currentTurnPersistedItemCount;
-  state._currentTurnPersistedItemCount = generated;
-  return [from, generated];
-}
-
 function errorText(err) {
   return `${err?.name ?? 'Error'}: ${err?.message ?? String(err)}`;
 }
@@ -214,13 +201,12 @@ async function resume(client, options) {
     executed = graph.executed;
     state = await RunState.fromString(graph.start, snapshot.state);
     applyDecisions(state, await listToolCalls(client, runId));
-    const corrected = run.session_id == null ? null : persistedAtInterruption(state, snapshot);
     baseResponses = state._modelResponses.length;
     const session = run.session_id == null ? undefined : new TimestepSession(client, run.session_id, { runId });
     const result = await runner.run(graph.start, state, { maxTurns: spec.max_turns, session });
     stopHeartbeat();
     const outcome = await writeOutcome(client, runId, run.session_id, result, baseResponses);
-    return { ...outcome, executed, ...(corrected ? { corrected_persisted_count: corrected } : {}) };
+    return { ...outcome, executed };
   } catch (err) {
     stopHeartbeat();
     // Given back untouched when nothing ran; failed once the model was asked or a tool ran.

@@ -16,6 +16,7 @@ from .approvals import approvals_to_python
 from .completion import check_typescript_completion, invocations_to_python
 from .formats import PYTHON_SCHEMA_VERSION, require_format
 from .items import item_to_python
+from .persisted import persisted_to_python
 from .processed import descriptions_of, processed_to_python
 from .resolved import Placement, place_resolved
 from .runitems import index_history, run_item_to_python
@@ -267,8 +268,14 @@ def to_python(payload: dict[str, Any]) -> dict[str, Any]:
         else processed_to_python(
             payload["lastProcessedResponse"], descriptions, interruptions, "$.lastProcessedResponse"
         ),
-        "current_turn_persisted_item_count": integer(
-            payload.get("currentTurnPersistedItemCount", 0), "$.currentTurnPersistedItemCount"
+        "current_turn_persisted_item_count": persisted_to_python(
+            integer(payload.get("currentTurnPersistedItemCount", 0), "$.currentTurnPersistedItemCount"),
+            [
+                obj(item, f"$.generatedItems[{i}]")
+                for i, item in enumerate(arr(payload.get("generatedItems"), "$.generatedItems"))
+            ],
+            ownership[0],
+            ownership[1],
         ),
         "trace": trace_to_python(payload.get("trace")),
     }

@@ -18,6 +18,7 @@ from .approvals import approvals_to_typescript
 from .completion import check_python_invocations, completion_to_typescript
 from .formats import TYPESCRIPT_SCHEMA_VERSION, require_format
 from .items import item_to_typescript
+from .persisted import persisted_to_typescript
 from .processed import processed_to_typescript
 from .resolved import resolved_indexes, shift_range
 from .runitems import History, index_history, run_item_to_typescript
@@ -167,6 +168,20 @@ def _ownership(value: Any, kept: list[int], position: dict[int, int]) -> dict[st
         "interruptionGeneratedItemIndexes": interruptions,
         "toolOutputGuardrailResultStartIndex": 0,
     }
+
+
+def _persisted(payload: dict[str, Any], generated: list[Any], kept: list[int]) -> int:
+    """Python's count of the current turn's saved items as TypeScript's count of saved generated items."""
+    ownership = obj(
+        payload.get("current_response_generated_item_ownership"), "$.current_response_generated_item_ownership"
+    )
+    return persisted_to_typescript(
+        integer(payload.get("current_turn_persisted_item_count", 0), "$.current_turn_persisted_item_count"),
+        [obj(item, f"$.generated_items[{i}]") for i, item in enumerate(generated)],
+        kept,
+        integer(ownership.get("start"), "$.current_response_generated_item_ownership.start"),
+        integer(ownership.get("end"), "$.current_response_generated_item_ownership.end"),
+    )
 
 
 def _context(value: Any, path: str) -> dict[str, Any]:
@@ -348,9 +363,7 @@ def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
         )
     out.update(
         {
-            "currentTurnPersistedItemCount": integer(
-                payload.get("current_turn_persisted_item_count", 0), "$.current_turn_persisted_item_count"
-            ),
+            "currentTurnPersistedItemCount": _persisted(payload, generated, kept),
             "completedToolInvocations": completed,
             "completedToolInvocationEvidence": evidence,
             "ambiguousToolInvocationCallIds": [],
