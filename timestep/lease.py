@@ -68,13 +68,14 @@ class OrphanRow:
     input_json: str | None
     journaled: bool = True
     leased: bool = True  # False for rows no run_agent ever ran (a RunStateStore's, say)
+    max_turns: int | None = None  # as the run was started with
 
 
 async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
     """The run's row, locked until the caller's transaction ends."""
     cur = await conn.execute(
         "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text,"
-        " journaled, lease_until IS NOT NULL FROM timestep_runs WHERE run_id = %s FOR UPDATE",
+        " journaled, lease_until IS NOT NULL, max_turns FROM timestep_runs WHERE run_id = %s FOR UPDATE",
         (run_id,),
     )
     row = await cur.fetchone()
@@ -84,7 +85,7 @@ async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
 async def list_running(conn: AsyncConnection[Any]) -> list[OrphanRow]:
     cur = await conn.execute(
         "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), NULL,"
-        " journaled, true FROM timestep_runs WHERE status = 'running' AND lease_until IS NOT NULL"
+        " journaled, true, max_turns FROM timestep_runs WHERE status = 'running' AND lease_until IS NOT NULL"
         " ORDER BY created_at"
     )
     return [OrphanRow(*row) for row in await cur.fetchall()]
@@ -97,13 +98,13 @@ def is_orphaned(row: OrphanRow) -> bool:
 
 async def insert_run(
     conn: AsyncConnection[Any], run_id: str, agent_name: str, session_id: str | None, input_json: str | None,
-    owner: str, settings: LeaseSettings, *, journaled: bool = True,
+    owner: str, settings: LeaseSettings, *, journaled: bool = True, max_turns: int | None = None,
 ) -> None:
     """Store a new run as running, owned by ``owner`` with a fresh lease, in one statement."""
     await conn.execute(
-        "INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, owner, lease_until, journaled)"
-        " VALUES (%s, %s, 'running', %s, %s, %s, now() + make_interval(secs => %s), %s)",
-        (run_id, agent_name, session_id, input_json, owner, settings.duration, journaled),
+        "INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, owner, lease_until, journaled,"
+        " max_turns) VALUES (%s, %s, 'running', %s, %s, %s, now() + make_interval(secs => %s), %s, %s)",
+        (run_id, agent_name, session_id, input_json, owner, settings.duration, journaled, max_turns),
     )
 
 

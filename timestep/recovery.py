@@ -118,7 +118,8 @@ async def recover(
     if session is None and row.session_id is not None:
         session = TimestepSession(row.session_id, store=store)
     return await execute(
-        prepared, start, session=session, stream=stream, context=context, max_turns=max_turns, settings=settings
+        prepared, start, session=session, stream=stream, context=context,
+        max_turns=max_turns if max_turns is not None else row.max_turns, settings=settings,
     )
 
 

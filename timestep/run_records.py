@@ -31,6 +31,7 @@ class RunRow:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    max_turns: int | None  # as the run was started with; resuming keeps it unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class UsageRecord:
     total_tokens: int
 
 
-_RUN_COLUMNS = "run_id, agent_name, status, session_id, language, owner, error, created_at, updated_at"
+_RUN_COLUMNS = "run_id, agent_name, status, session_id, language, owner, error, created_at, updated_at, max_turns"
 
 
 async def insert_run(

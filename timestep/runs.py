@@ -154,7 +154,8 @@ async def run_agent(
         if isinstance(input, RunState):  # recovery starts from a checkpoint, as it has no input to start from
             async with store.transaction() as conn:
                 await lease.insert_run(
-                    conn, run_id, agent.name, session_id, None, current_owner(), settings, journaled=durable
+                    conn, run_id, agent.name, session_id, None, current_owner(), settings, journaled=durable,
+                    max_turns=max_turns,
                 )
                 base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
                 await session_watermark(conn, run_id, session_id)
@@ -162,7 +163,7 @@ async def run_agent(
             async with store.connection() as conn:
                 await lease.insert_run(
                     conn, run_id, agent.name, session_id, _input_json(input), current_owner(), settings,
-                    journaled=durable,
+                    journaled=durable, max_turns=max_turns,
                 )
     config = _with_provider(run_config, model_provider)
     run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable)
@@ -223,7 +224,10 @@ async def resume_run(
         raise
     if session is None and run.session_id is not None:
         session = TimestepSession(run.session_id, store=store)
-    return await execute(prepared, state, session=session, stream=stream, context=None, max_turns=max_turns)
+    return await execute(
+        prepared, state, session=session, stream=stream, context=None,
+        max_turns=max_turns if max_turns is not None else run.max_turns,
+    )
 
 
 def apply_decisions(state: RunState[Any, Any], decisions: dict[str, run_records.ToolCallRow]) -> None:

@@ -71,9 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timestep: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        if not type(exc).__module__.startswith("psycopg"):
+        module = type(exc).__module__
+        if module.startswith("psycopg"):
+            print(f"timestep: the database refused the command: {type(exc).__name__}: {exc}", file=sys.stderr)
+        elif module.startswith("agents"):  # the run itself failed (max turns, a guardrail, the model)
+            print(f"timestep: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
             raise
-        print(f"timestep: the database refused the command: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("timestep: interrupted", file=sys.stderr)

@@ -88,10 +88,10 @@ async def _resume(args: argparse.Namespace) -> Resumed:
     agent = load_agent(args.agent)
     import orjson
 
-    from timestep.runs import resume_run
+    from timestep.recovery import recover
 
-    async with common.opened_store(args) as store:
-        result = await resume_run(agent, args.run, store=store, max_turns=args.max_turns)
+    async with common.opened_store(args) as store:  # an interrupted run resumes; a dead one is recovered
+        result = await recover(agent, args.run, store=store, max_turns=args.max_turns)
     interruptions = list(result.interruptions)
     pending = [{"call_id": getattr(i.raw_item, "call_id", None) if not isinstance(i.raw_item, dict)
                 else i.raw_item.get("call_id"), "tool": i.name} for i in interruptions]
@@ -107,9 +107,10 @@ async def _resume(args: argparse.Namespace) -> Resumed:
 def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     resume = commands.add_parser(
         "resume", parents=[parent], help="resume an interrupted run with your agent graph",
-        description="Resume a run from its latest snapshot, applying the decisions stored for it. --agent names "
-        "the agent graph the run was started with, as module:attribute (an Agent, or a function returning one); "
-        "the current directory is importable.",
+        description="Resume an interrupted run from its latest snapshot, applying the decisions stored for it, or "
+        "recover a run whose process died, replaying its journal (tools that were running then run again). "
+        "--agent names the agent graph the run was started with, as module:attribute (an Agent, or a function "
+        "returning one); the current directory is importable.",
     )
     resume.add_argument("run", metavar="RUN")
     resume.add_argument("--agent", metavar="MODULE:ATTRIBUTE", required=True, help="e.g. myapp.agents:triage_agent")
