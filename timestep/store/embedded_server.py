@@ -158,9 +158,8 @@ class EmbeddedServer:
             self.socket_dir.chmod(0o700)
             if self.socket_dir.parent.name.startswith("timestep-"):
                 self.socket_dir.parent.chmod(0o700)
-            probe = self.data_dir / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            with tempfile.TemporaryFile(dir=self.data_dir, prefix=".write-test-"):  # unique: processes race here
+                pass
         except PermissionError as exc:
             raise DataDirectoryError(
                 f"cannot write to the data directory {self.data_dir} ({exc.strerror}); fix its permissions "
