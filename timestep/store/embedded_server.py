@@ -149,7 +149,8 @@ class EmbeddedServer:
     def _prepare_directories(self) -> None:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            if any(self.data_dir.iterdir()) and not self.lock_path.exists() and not self.pgdata.exists():
+            entries = [entry.name for entry in self.data_dir.iterdir()]
+            if entries and not any(_is_ours(name) for name in entries):
                 raise DataDirectoryError(
                     f"{self.data_dir} is not empty and is not a timestep data directory; "
                     "give an empty or new directory (argument or TIMESTEP_HOME)"
@@ -221,6 +222,11 @@ class EmbeddedServer:
             f"process {pid} owns the data directory {self.data_dir} but does not answer on {self.socket_path}; "
             f"stop it with `timestep server stop` or `kill {pid}`, then retry"
         )
+
+
+def _is_ours(name: str) -> bool:
+    """Whether a data directory entry is one timestep makes (another starter's may be there already)."""
+    return name in ("pgdata", "server.lock", "server.log", "run") or name.startswith(".write-test-")
 
 
 def _tail(path: Path, lines: int = 20) -> str:
