@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_session.py
 	$(BIN)/python scripts/bench_runs.py
+	$(BIN)/python scripts/bench_durable.py
 	$(BIN)/python scripts/bench_translate.py
 
 clean:
