@@ -8,6 +8,8 @@ autocommit mode: every write that matters goes through ``store.transaction()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import re
 import select
@@ -30,10 +32,11 @@ from timestep.config import (
 )
 from timestep.errors import DatabaseUnavailableError, TimestepError
 from timestep.store import durability as _durability
-from timestep.store import migrations
+from timestep.store import maintenance, migrations
 from timestep.store.embedded_server import EmbeddedServer
 
 _CONNECT_TIMEOUT_S = 60.0
+_log = logging.getLogger(__name__)
 
 
 class Store:
@@ -51,6 +54,7 @@ class Store:
         )
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._open_lock: asyncio.Lock | None = None
+        self._maintenance: asyncio.Task[None] | None = None
 
     @property
     def kind(self) -> Literal["embedded", "server"]:
@@ -80,9 +84,16 @@ class Store:
                     await pool.close()
                     raise
                 self._pool = pool
+                if self._server is not None:
+                    self._maintenance = asyncio.get_running_loop().create_task(self._maintain_periodically())
         return self
 
     async def close(self) -> None:
+        maintenance, self._maintenance = self._maintenance, None
+        if maintenance is not None:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -113,6 +124,18 @@ class Store:
         """A connection inside one transaction: committed when the block ends, rolled back on error."""
         async with self.connection() as conn, conn.transaction():
             yield conn
+
+    async def _maintain_periodically(self) -> None:
+        """The embedded engine's stand-in for autovacuum, from a second after opening until closing."""
+        delay = 1.0  # short-lived processes (the command line) leave it to longer-lived ones
+        while True:
+            await asyncio.sleep(delay)
+            delay = maintenance.INTERVAL_S
+            try:
+                async with self.connection() as conn:
+                    await maintenance.maintain(conn)
+            except (psycopg.Error, TimestepError) as exc:  # the next round tries again
+                _log.info("store maintenance of %r failed: %s", self, exc)
 
     async def schema_status(self) -> migrations.SchemaStatus:
         async with self.connection() as conn:
