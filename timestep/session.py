@@ -42,35 +42,9 @@ _T = TypeVar("_T")
 
 # -- SQL: one statement per operation ---------------------------------------------------------------------
 
-_ADD_HEAD = """
-WITH s AS (
-    INSERT INTO timestep_sessions AS t (session_id) VALUES (%(session_id)s)
-    ON CONFLICT (session_id) DO UPDATE SET updated_at = now()
-    RETURNING t.session_id
-), op AS (
-    INSERT INTO timestep_session_operations (session_id, operation_id)
-    SELECT s.session_id, %(operation_id)s::text FROM s WHERE %(operation_id)s::text IS NOT NULL
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-)
-INSERT INTO timestep_session_items (session_id, item, run_id)
-"""
-_ADD_APPLIES = "%(operation_id)s::text IS NULL OR EXISTS (SELECT 1 FROM op)"
-
-# Up to this many items are sent as a VALUES list (about a fifth cheaper on PGLite than an array), more as
-# one json[] array, well under PostgreSQL's limit of 65,535 parameters either way.
-_MAX_VALUES_ROWS = 64
-
-
-def add_items_sql(count: int) -> str:
-    """The one statement that appends ``count`` items in order (parameters ``i0``... or ``items``)."""
-    if count <= _MAX_VALUES_ROWS:
-        rows = ", ".join(f"((SELECT session_id FROM s), %(i{n})s::json, %(run_id)s::text)" for n in range(count))
-        return f"{_ADD_HEAD}SELECT * FROM (VALUES {rows}) AS v WHERE {_ADD_APPLIES}"
-    return f"""{_ADD_HEAD}SELECT s.session_id, i.item, %(run_id)s::text
-FROM s, unnest(%(items)s::json[]) WITH ORDINALITY AS i (item, n)
-WHERE {_ADD_APPLIES}
-ORDER BY i.n"""
+# One call, one statement: the function (schema/0004) upserts the session row, records the operation id and
+# appends the items in order, with plans the backend keeps between calls.
+_ADD_ITEMS = "SELECT timestep_add_session_items(%(session_id)s, %(operation_id)s, %(run_id)s, %(items)s::json[])"
 
 
 # The items as one JSON array text, joined from their stored text: json_agg would re-process every value.
@@ -193,16 +167,13 @@ class TimestepSession:
         encoded = encode_items(items)
         if not encoded:
             return
-        params: dict[str, Any] = {
+        params = {
             "session_id": self.session_id,
             "operation_id": operation_id,
             "run_id": current_run_id.get(),
+            "items": encoded,
         }
-        if len(encoded) <= _MAX_VALUES_ROWS:
-            params.update((f"i{n}", text) for n, text in enumerate(encoded))
-        else:
-            params["items"] = encoded
-        await _await_mutation(self._execute(add_items_sql(len(encoded)), params))
+        await _await_mutation(self._execute(_ADD_ITEMS, params))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the newest item, or None when the session is empty.

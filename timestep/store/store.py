@@ -8,7 +8,6 @@ autocommit mode: every write that matters goes through ``store.transaction()``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -91,9 +90,8 @@ class Store:
     async def close(self) -> None:
         maintenance, self._maintenance = self._maintenance, None
         if maintenance is not None:
-            maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
+            maintenance.cancel()  # a statement it is waiting on ends when the pool closes its connection
+            await asyncio.wait({maintenance}, timeout=0.5)
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
