@@ -53,11 +53,8 @@ SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']'
 FROM timestep_session_items WHERE session_id = %s
 """
 
-_GET_LAST = """
-SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']' FROM (
-    SELECT id, item FROM timestep_session_items WHERE session_id = %s ORDER BY id DESC LIMIT %s
-) AS last
-"""
+# The function (schema/0005) keeps its plan between calls; planning this query costs more than running it.
+_GET_LAST = "SELECT timestep_last_session_items(%s, %s)"
 
 # Every write locks the session row first (add_items by its upsert), so writers to one session queue up
 # behind each other and can never deadlock. A pop that waited may hold a snapshot in which the item it
