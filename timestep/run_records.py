@@ -228,14 +228,3 @@ async def record_usage(conn: AsyncConnection[Any], run_id: str, records: Sequenc
         (run_id, *(list(c) for c in columns)),
     )
 
-
-async def usage_totals(conn: AsyncConnection[Any], run_id: str) -> UsageRecord:
-    cur = await conn.execute(
-        "SELECT coalesce(sum(requests), 0), coalesce(sum(input_tokens), 0),"
-        " coalesce(sum(output_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(reasoning_tokens), 0),"
-        " coalesce(sum(total_tokens), 0) FROM timestep_usage WHERE run_id = %s",
-        (run_id,),
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return UsageRecord(None, None, None, *(int(v) for v in row))

@@ -7,13 +7,12 @@ OLLAMA_HOST, so the run goes through MultiModelProvider's default ``ollama/`` ro
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from agents import RunConfig, Runner, RunState
 
-from tests.models.approval_agent import build_agent
+from tests.models.approval_agent import build_agent, outcome_json
 from timestep.models import MultiModelProvider
 
 
@@ -27,16 +26,7 @@ async def main(state_path: Path) -> None:
         result = await Runner.run(agent, state, run_config=RunConfig(model_provider=provider, tracing_disabled=True))
     finally:
         await provider.aclose()
-    usage = result.context_wrapper.usage
-    print(
-        json.dumps(
-            {
-                "final_output": result.final_output,
-                "interruptions": len(result.interruptions),
-                "usage": [usage.requests, usage.input_tokens, usage.output_tokens],
-            }
-        )
-    )
+    print(outcome_json(result))
 
 
 if __name__ == "__main__":

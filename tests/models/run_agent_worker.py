@@ -7,10 +7,9 @@ The Ollama host comes from OLLAMA_HOST: the run goes through run_agent's default
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 
-from tests.models.approval_agent import build_agent
+from tests.models.approval_agent import build_agent, outcome_json
 from timestep.runs import resume_run
 from timestep.store import open_store
 
@@ -18,16 +17,7 @@ from timestep.store import open_store
 async def main(location: str, run_id: str) -> None:
     async with open_store(location) as store:
         result = await resume_run(build_agent(), run_id, store=store)
-        usage = result.context_wrapper.usage
-        print(
-            json.dumps(
-                {
-                    "final_output": result.final_output,
-                    "interruptions": len(result.interruptions),
-                    "usage": [usage.requests, usage.input_tokens, usage.output_tokens],
-                }
-            )
-        )
+        print(outcome_json(result))
 
 
 if __name__ == "__main__":

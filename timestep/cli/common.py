@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import re
-import sys
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import datetime
@@ -158,12 +157,3 @@ def short(text: str | None, width: int = 60) -> str:
         return "-"
     flat = " ".join(str(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def emit_text(lines: list[str]) -> None:
-    for line in lines:
-        print(line)
-
-
-def warn(message: str) -> None:
-    print(f"timestep: {message}", file=sys.stderr)
