@@ -86,7 +86,7 @@ async def recover(
                 )
             base = int(latest[0]) if latest else 0
             owner = await lease.take(conn, run_id, settings)
-            prepared = prepare_run(agent, config, store, run_id, owner, base)
+            prepared = prepare_run(agent, config, store, run_id, owner, base, stream=stream)
             if prepared.instrumented.unjournaled:
                 raise RecoveryRefusedError(
                     f"run {run_id} cannot be recovered faithfully: the journal cannot replay "

@@ -184,6 +184,7 @@ def _journaled_invoke(
             if recorded.get("sdk_error"):
                 setattr(context, _SDK_ERROR_ATTR, True)
             return decode_tool_output(recorded)
+        await journal.before_tool()
         output = await invoke(context, arguments)
         await journal.record_tool_result(
             context.tool_call_id, output, bool(getattr(context, _SDK_ERROR_ATTR, False))

@@ -5,10 +5,11 @@ when it stops for approvals it is stored as ``interrupted`` with a snapshot and 
 transaction; when it ends, as ``completed`` (or ``failed``/``cancelled``) with a final snapshot. Resuming
 claims the run in one transaction, so two processes can never both resume it.
 
-Every run is journaled (``timestep.journal``): each model response and tool result is committed before the
-SDK sees it, through per-run copies of the agent graph (``timestep.replay``), and the run holds a lease
-renewed by a heartbeat (``timestep.lease``), so that a run whose process died can be finished by
-``timestep.recover`` without asking the model again or re-running a completed tool.
+Every run is journaled (``timestep.journal``): each model response and tool result is committed behind
+the run, and every tool runs only once what came before it is committed, through per-run copies of the agent
+graph (``timestep.replay``); the run holds a lease renewed by a heartbeat (``timestep.lease``), so that a
+run whose process died can be finished by ``timestep.recover`` without asking the model again for a
+committed response or re-running a tool whose result was committed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from timestep.replay import Instrumented, JournalingModel, instrument
 from timestep.session import TimestepSession, current_run_id
 from timestep.snapshots import decode_state, encode_state
 from timestep.store import Store, resolve_store
+from timestep.writer import RunWriter, current_run_writer
 
 RunInput = str | list[TResponseInputItem] | RunState[Any, Any]
 
@@ -130,10 +132,10 @@ async def run_agent(
 ) -> Any:
     """Run ``agent`` on ``input`` (text, input items, or a ``RunState``) with everything recorded.
 
-    With ``durable=True`` (the default) every model response and tool result is journaled before the run
-    goes on, so that ``recover`` can finish the run if its process dies; ``durable=False`` records the same
-    rows without the journal (one commit less per model call and per tool call), and such a run cannot be
-    recovered once it died mid-run (its latest approval snapshot can still be resumed).
+    With ``durable=True`` (the default) every model response and tool result is journaled, and each tool
+    runs only once everything before it is committed, so that ``recover`` can finish the run if its process
+    dies; ``durable=False`` records the same rows without the journal, and such a run cannot be recovered
+    once it died mid-run (its latest approval snapshot can still be resumed).
 
     Returns a ``TimestepRunResult`` (or, with ``stream=True``, a ``TimestepStreamingResult`` to drain with
     ``stream_events()`` or ``consume_result``). Passing a ``RunState`` with the ``run_id`` of a stored run
@@ -166,7 +168,7 @@ async def run_agent(
                     journaled=durable, max_turns=max_turns,
                 )
     config = _with_provider(run_config, model_provider)
-    run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable)
+    run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable, stream=stream)
     if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the journaled copies
         input = await decode_state(run.instrumented.agent, encode_state(input).text)
     return await execute(
@@ -216,7 +218,7 @@ async def resume_run(
             decisions = {call.call_id: call for call in await run_records.list_tool_calls(conn, run_id)}
         if latest is None:
             raise RunNotResumableError(f"run {run_id} has no snapshot to resume from")
-        prepared = prepare_run(agent, config, store, run_id, current_owner(), latest[0].id)
+        prepared = prepare_run(agent, config, store, run_id, current_owner(), latest[0].id, stream=stream)
         state = await decode_state(prepared.instrumented.agent, latest[1])
         apply_decisions(state, decisions)
     except BaseException:
@@ -242,8 +244,9 @@ def apply_decisions(state: RunState[Any, Any], decisions: dict[str, run_records.
 
 @dataclasses.dataclass
 class PreparedRun:
-    """One attempt at a run: its recorder, its journal and its journaled copy of the agent graph."""
+    """One attempt at a run: its writer, recorder and journal, and its journaled copy of the agent graph."""
 
+    writer: RunWriter
     recorder: RunRecorder
     journal: Journal
     instrumented: Instrumented
@@ -252,13 +255,15 @@ class PreparedRun:
 
 def prepare_run(
     agent: Agent[Any], run_config: RunConfig, store: Store, run_id: str, owner: str, base: int, *,
-    durable: bool = True,
+    durable: bool = True, stream: bool = False,
 ) -> PreparedRun:
-    recorder = RunRecorder(store, run_id, _model_describer(run_config), journaled=durable)
-    journal = Journal(store, run_id, owner, recorder, base=base)
+    """Wire an attempt: writes go behind the run when it is journaled and not streamed (see ``RunWriter``)."""
+    writer = RunWriter(store, run_id, owner, write_behind=durable and not stream)
+    recorder = RunRecorder(writer, _model_describer(run_config), journaled=durable)
+    journal = Journal(writer, recorder, base=base)
     if not durable:
-        return PreparedRun(recorder, journal, Instrumented(agent, run_config, []))
-    return PreparedRun(recorder, journal, instrument(agent, run_config, journal))
+        return PreparedRun(writer, recorder, journal, Instrumented(agent, run_config, []))
+    return PreparedRun(writer, recorder, journal, instrument(agent, run_config, journal))
 
 
 async def execute(
@@ -266,7 +271,7 @@ async def execute(
     settings: lease.LeaseSettings | None = None,
 ) -> Any:
     """Run a prepared attempt with its lease renewed until it stops."""
-    recorder, run_id = run.recorder, run.journal.run_id
+    recorder, writer, run_id = run.recorder, run.writer, run.writer.run_id
     run.session_id = getattr(session, "session_id", None) if isinstance(session, TimestepSession) else None
     options: dict[str, Any] = {
         "context": context, "hooks": recorder, "run_config": run.instrumented.run_config, "session": session,
@@ -274,30 +279,30 @@ async def execute(
     if max_turns is not None:
         options["max_turns"] = max_turns
     def lost() -> None:
-        run.journal.lost = True
+        writer.lost = True
 
-    heartbeat = lease.Heartbeat(
-        recorder.store, run_id, run.journal.owner, settings or lease.lease_settings(), on_lost=lost
-    )
+    heartbeat = lease.Heartbeat(writer.store, run_id, writer.owner, settings or lease.lease_settings(), on_lost=lost)
     heartbeat.start()
     agent = run.instrumented.agent
     token = current_run_id.set(run_id)
+    writer_token = current_run_writer.set(writer)
     try:
         if stream:
             streamed = Runner.run_streamed(agent, input, **options)
             return TimestepStreamingResult(
                 streamed, run_id,
                 finish=lambda: _stopped(heartbeat, _finish(run, streamed)),
-                fail=lambda exc: _stopped(heartbeat, _fail(recorder, exc)),
+                fail=lambda exc: _stopped(heartbeat, _fail(writer, exc)),
             )
         try:
             result = await Runner.run(agent, input, **options)
         except BaseException as exc:
-            await _stopped(heartbeat, _fail(recorder, exc))
+            await _stopped(heartbeat, _fail(writer, exc))
             raise
         await _stopped(heartbeat, _finish(run, result))
         return TimestepRunResult(result, run_id)
     finally:
+        current_run_writer.reset(writer_token)
         current_run_id.reset(token)
 
 
@@ -308,39 +313,38 @@ async def _stopped(heartbeat: lease.Heartbeat, outcome: Awaitable[None]) -> None
 
 async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> None:
     """Commit the run's outcome: pending calls and snapshot, or final output and snapshot, at once."""
-    recorder = run.recorder
+    writer, run_id = run.writer, run.writer.run_id
     for item in result.new_items:
         if isinstance(item, ToolCallOutputItem | HandoffOutputItem):
-            recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
-    await recorder.flush()
+            run.recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
+    await writer.flush()
     snapshot = encode_state(result.to_state())
     interruptions = result.interruptions
-    async with recorder.store.connection() as conn, conn.pipeline(), conn.transaction():
-        await recorder.write_pending(conn)
+    async with writer.store.connection() as conn, conn.pipeline(), conn.transaction():
         if interruptions:
-            await run_records.mark_pending_approval(conn, recorder.run_id, [
+            await run_records.mark_pending_approval(conn, run_id, [
                 (str(_call_id(i.raw_item)), i.name or "", i.agent.name, str(_field(i.raw_item, "arguments") or ""))
                 for i in interruptions
             ])
-            await run_records.insert_snapshot(conn, recorder.run_id, "interrupted", snapshot)
-            await session_watermark(conn, recorder.run_id, run.session_id)
-            await run_records.set_run_status(conn, recorder.run_id, "interrupted")
+            await run_records.insert_snapshot(conn, run_id, "interrupted", snapshot)
+            await session_watermark(conn, run_id, run.session_id)
+            await run_records.set_run_status(conn, run_id, "interrupted")
         else:
-            await run_records.insert_snapshot(conn, recorder.run_id, "final", snapshot)
+            await run_records.insert_snapshot(conn, run_id, "final", snapshot)
             await run_records.set_run_status(
-                conn, recorder.run_id, "completed", final_output_json=json_text(result.final_output)
+                conn, run_id, "completed", final_output_json=json_text(result.final_output)
             )
 
 
-async def _fail(recorder: RunRecorder, exc: BaseException) -> None:
+async def _fail(writer: RunWriter, exc: BaseException) -> None:
     if isinstance(exc, LeaseLostError):
         return  # the run belongs to another process now: leave its row alone
     status = "cancelled" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
     try:
-        await recorder.flush()
+        await writer.flush()
     finally:
-        async with recorder.store.connection() as conn:
-            await run_records.set_run_status(conn, recorder.run_id, status, error=f"{type(exc).__name__}: {exc}")
+        async with writer.store.connection() as conn:
+            await run_records.set_run_status(conn, writer.run_id, status, error=f"{type(exc).__name__}: {exc}")
 
 
 async def _claim(store: Store, run_id: str) -> run_records.RunRow:

@@ -11,6 +11,11 @@ Every operation is one autocommit statement, so one round trip:
 - ``clear_session`` deletes the items but keeps the session row and its recorded operation ids: a write
   retried after a clear is still applied at most once. ``delete`` removes the session entirely.
 
+Inside a run of the same store (``run_agent``), ``add_items`` queues the items on the run's writer, to be
+committed with the run's next step; reads and other writes through the session first wait for them. A
+journaled run commits them behind it (its recovery drops and replays the items of an attempt that died);
+other runs wait for the commit.
+
 The class implements the protocol structurally (the SDK marks ``SessionABC`` internal) and does not import
 the SDK at run time.
 """
@@ -28,6 +33,7 @@ import orjson
 
 from timestep.errors import SessionItemError
 from timestep.store import Store, resolve_store
+from timestep.writer import RunWriter, current_run_writer
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
@@ -145,6 +151,7 @@ class TimestepSession:
             limit = self.session_settings.limit
         if limit == 0:
             return []
+        await self._settle()
         async with self.store.connection() as conn:
             if limit is None or limit < 0:
                 cur = await conn.execute(_GET_ALL, (self.session_id,))
@@ -164,6 +171,14 @@ class TimestepSession:
         encoded = encode_items(items)
         if not encoded:
             return
+        writer = self._run_writer()
+        if writer is not None:
+            writer.add_session_items(self.session_id, operation_id, encoded)
+            if writer.write_behind:
+                writer.commit_soon()
+            else:
+                await _await_mutation(writer.flush())
+            return
         params = {
             "session_id": self.session_id,
             "operation_id": operation_id,
@@ -177,6 +192,7 @@ class TimestepSession:
 
         Concurrent callers never receive the same item: they take their turns on the session row.
         """
+        await self._settle()
         row = await _await_mutation(self._fetch_one(_POP_ITEM, {"session_id": self.session_id}))
         if row is None:
             return None
@@ -184,14 +200,17 @@ class TimestepSession:
 
     async def clear_session(self) -> None:
         """Delete every item; the session and its applied operation ids remain."""
+        await self._settle()
         await _await_mutation(self._execute(_CLEAR, {"session_id": self.session_id}))
 
     async def delete(self) -> None:
         """Delete the session with its items and its applied operation ids."""
+        await self._settle()
         await _await_mutation(self._execute(_DELETE, {"session_id": self.session_id}))
 
     async def count(self) -> int:
         """How many items the session holds."""
+        await self._settle()
         row = await self._fetch_one(_COUNT, (self.session_id,))
         return int(row[0]) if row is not None else 0
 
@@ -202,6 +221,17 @@ class TimestepSession:
             cur = await conn.execute(_LIST)
             rows = await cur.fetchall()
         return [SessionInfo(str(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+    def _run_writer(self) -> RunWriter | None:
+        """The writer of the run this call is part of, when that run writes to this session's store."""
+        writer = current_run_writer.get()
+        return writer if writer is not None and writer.store is self.store else None
+
+    async def _settle(self) -> None:
+        """Wait for items the current run queued, so that this call sees them."""
+        writer = self._run_writer()
+        if writer is not None:
+            await writer.flush()
 
     async def _execute(self, query: str, params: Any) -> None:
         async with self.store.connection() as conn:

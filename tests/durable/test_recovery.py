@@ -34,6 +34,7 @@ from timestep.recorder import RunRecorder
 from timestep.session import TimestepSession
 from timestep.store import Store
 from timestep.testing import ScriptedModel, TurnUsage
+from timestep.writer import RunWriter
 
 TURNS = 6
 
@@ -300,9 +301,10 @@ async def test_a_run_continued_from_a_callers_state_recovers_from_that_state(sto
 async def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(store: Store) -> None:
     run_id = await crashed_run(store, 1)
     await die(store, run_id, owner="me", lease="now() + interval '1 second'")
-    journal = Journal(store, run_id, "me", RunRecorder(store, run_id, lambda a: (None, None), journaled=True))
+    writer = RunWriter(store, run_id, "me", write_behind=True)
+    journal = Journal(writer, RunRecorder(writer, lambda a: (None, None), journaled=True))
     heartbeat = Heartbeat(store, run_id, "me", LeaseSettings(duration=60, interval=0.05),
-                          on_lost=lambda: setattr(journal, "lost", True))
+                          on_lost=lambda: setattr(writer, "lost", True))
     heartbeat.start()
     await asyncio.sleep(0.3)
     left = await fetch(store, "SELECT lease_until - now() > interval '30 seconds' FROM timestep_runs WHERE run_id = %s",
@@ -311,7 +313,7 @@ async def test_the_heartbeat_renews_the_lease_and_notices_a_takeover(store: Stor
     await die(store, run_id, owner="someone-else:1:1")
     await asyncio.sleep(0.3)
     await heartbeat.stop()
-    assert journal.lost
+    assert writer.lost
     with pytest.raises(LeaseLostError, match="no longer owned"):
         await journal.record_tool_result("c9", "x", False)
     assert await fetch(store, "SELECT 1 FROM timestep_run_steps WHERE run_id = %s AND step_key = 'c9'", run_id) == []
