@@ -156,36 +156,6 @@ async def delete_snapshots(conn: AsyncConnection[Any], run_id: str, snapshot_id:
     return cur.rowcount
 
 
-async def record_tool_calls(
-    conn: AsyncConnection[Any], run_id: str, calls: Sequence[tuple[str, str, str | None, str]]
-) -> None:
-    """Insert calls as (call_id, tool_name, agent_name, arguments); a call seen again is left as it is."""
-    if not calls:
-        return
-    await conn.execute(
-        "INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status)"
-        " SELECT %s, c, t, a, g, 'running' FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
-        " AS x(c, t, a, g) ON CONFLICT (run_id, call_id) DO NOTHING",
-        (run_id, [c[0] for c in calls], [c[1] for c in calls], [c[2] for c in calls], [c[3] for c in calls]),
-    )
-
-
-async def finish_tool_calls(
-    conn: AsyncConnection[Any], run_id: str, outputs: Sequence[tuple[str, str, str]]
-) -> None:
-    """Set (call_id, output, status) for calls that ran; a rejected call keeps its status and gets the
-    message the model was given as its output."""
-    if not outputs:
-        return
-    await conn.execute(
-        "UPDATE timestep_tool_calls AS t SET output = x.o, finished_at = now(),"
-        " status = CASE WHEN t.status = 'rejected' THEN 'rejected' ELSE x.s END"
-        " FROM unnest(%s::text[], %s::text[], %s::text[]) AS x(c, o, s)"
-        " WHERE t.run_id = %s AND t.call_id = x.c",
-        ([o[0] for o in outputs], [o[1] for o in outputs], [o[2] for o in outputs], run_id),
-    )
-
-
 async def mark_pending_approval(
     conn: AsyncConnection[Any], run_id: str, calls: Sequence[tuple[str, str, str | None, str]]
 ) -> None:

@@ -312,28 +312,22 @@ async def _stopped(heartbeat: lease.Heartbeat, outcome: Awaitable[None]) -> None
 
 
 async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> None:
-    """Commit the run's outcome: pending calls and snapshot, or final output and snapshot, at once."""
-    writer, run_id = run.writer, run.writer.run_id
+    """Commit the run's outcome with its last writes: pending calls and snapshot, or final output and snapshot."""
+    writer = run.writer
     for item in result.new_items:
         if isinstance(item, ToolCallOutputItem | HandoffOutputItem):
             run.recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
-    await writer.flush()
     snapshot = encode_state(result.to_state())
-    interruptions = result.interruptions
-    async with writer.store.connection() as conn, conn.pipeline(), conn.transaction():
-        if interruptions:
-            await run_records.mark_pending_approval(conn, run_id, [
-                (str(_call_id(i.raw_item)), i.name or "", i.agent.name, str(_field(i.raw_item, "arguments") or ""))
-                for i in interruptions
-            ])
-            await run_records.insert_snapshot(conn, run_id, "interrupted", snapshot)
-            await session_watermark(conn, run_id, run.session_id)
-            await run_records.set_run_status(conn, run_id, "interrupted")
-        else:
-            await run_records.insert_snapshot(conn, run_id, "final", snapshot)
-            await run_records.set_run_status(
-                conn, run_id, "completed", final_output_json=json_text(result.final_output)
-            )
+    if result.interruptions:
+        writer.add_outcome("interrupted", snapshot, session_id=run.session_id, pending=[
+            (str(_call_id(i.raw_item)), i.name or "", i.agent.name, str(_field(i.raw_item, "arguments") or ""))
+            for i in result.interruptions
+        ])
+    else:
+        writer.add_outcome(
+            "completed", snapshot, session_id=run.session_id, final_output_json=json_text(result.final_output)
+        )
+    await writer.flush()
 
 
 async def _fail(writer: RunWriter, exc: BaseException) -> None:

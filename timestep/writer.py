@@ -16,8 +16,9 @@ going on with a hole in its records.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -27,6 +28,7 @@ from timestep.errors import LeaseLostError
 
 if TYPE_CHECKING:
     from timestep.run_records import UsageRecord
+    from timestep.snapshots import EncodedSnapshot
     from timestep.store import Store
 
 __all__ = ["RunWriter", "current_run_writer"]
@@ -45,19 +47,22 @@ _RECORD = "SELECT timestep_record_run_writes(%s, %s::json)"
 
 @dataclass
 class _Writes:
-    """Rows queued since the last commit, as the lists ``timestep_record_run_writes`` takes."""
+    """What is queued since the last commit, in the parts ``timestep_record_run_writes`` takes."""
 
-    calls: list[list[Any]] = field(default_factory=list)
-    outputs: list[list[Any]] = field(default_factory=list)
-    usage: list[list[Any]] = field(default_factory=list)
-    steps: list[list[Any]] = field(default_factory=list)
-    sessions: list[list[Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
+    status: dict[str, Any] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.calls or self.outputs or self.usage or self.steps or self.sessions)
+        return any(vars(self).values())
 
     def to_json(self) -> str:
-        return orjson.dumps({name: rows for name, rows in vars(self).items() if rows}).decode()
+        return orjson.dumps({name: part for name, part in vars(self).items() if part}).decode()
 
 
 class RunWriter:
@@ -80,24 +85,44 @@ class RunWriter:
         self._failure: BaseException | None = None
 
     def add_call(self, call_id: str, tool_name: str, agent_name: str | None, arguments: str) -> None:
-        self._queued.calls.append([call_id, tool_name, agent_name, arguments])
+        self._queued.calls.append(
+            {"call_id": call_id, "tool_name": tool_name, "agent_name": agent_name, "arguments": arguments}
+        )
 
     def add_output(self, call_id: str, output: str, status: str) -> None:
-        self._queued.outputs.append([call_id, output, status])
+        self._queued.outputs.append({"call_id": call_id, "output": output, "status": status})
 
     def add_usage(self, usage: UsageRecord) -> None:
-        self._queued.usage.append([
-            usage.agent_name, usage.provider, usage.model, usage.requests, usage.input_tokens,
-            usage.output_tokens, usage.cached_tokens, usage.reasoning_tokens, usage.total_tokens,
-        ])
+        self._queued.usage.append(asdict(usage))
 
     def add_step(self, kind: str, key: str, payload: str) -> None:
         """A journal step; refused once the run belongs to another process."""
         self._check_owned()
-        self._queued.steps.append([kind, key, orjson.Fragment(payload)])
+        self._queued.steps.append({"kind": kind, "step_key": key, "payload": orjson.Fragment(payload)})
 
     def add_session_items(self, session_id: str, operation_id: str | None, items: list[str]) -> None:
-        self._queued.sessions.append([session_id, operation_id, [orjson.Fragment(item) for item in items]])
+        self._queued.sessions.append({
+            "session_id": session_id, "operation_id": operation_id,
+            "items": [orjson.Fragment(item) for item in items],
+        })
+
+    def add_outcome(
+        self, status: str, snapshot: EncodedSnapshot, *, session_id: str | None,
+        pending: Sequence[tuple[str, str, str | None, str]] = (), final_output_json: str | None = None,
+    ) -> None:
+        """The run's stop: the calls it waits on, its snapshot (noting how far ``session_id`` went), its status."""
+        self._queued.pending.extend(
+            {"call_id": c, "tool_name": t, "agent_name": a, "arguments": g} for c, t, a, g in pending
+        )
+        self._queued.snapshot = {
+            "kind": "interrupted" if status == "interrupted" else "final", "language": snapshot.language,
+            "sdk_version": snapshot.sdk_version, "schema_version": snapshot.schema_version,
+            "size_bytes": snapshot.size_bytes, "state": orjson.Fragment(snapshot.text), "session_id": session_id,
+        }
+        self._queued.status = {
+            "status": status,
+            "final_output": None if final_output_json is None else orjson.Fragment(final_output_json),
+        }
 
     def commit_soon(self) -> None:
         """Commit what is queued within ``COMMIT_DELAY_S``, or sooner when someone flushes; do not wait."""
