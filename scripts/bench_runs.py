@@ -1,8 +1,9 @@
 """Measure durable runs against what a user would otherwise run, side by side in one process.
 
 1. A 20-turn run, one tool call per turn, zero-latency scripted model: ``run_agent`` recording everything
-   on the embedded store (with a ``TimestepSession``), against ``Runner.run`` with the SDK's
-   ``SQLiteSession``, against ``Runner.run`` with no session. Target: ``run_agent`` <= 1.3x no session.
+   on the embedded store (without a session, and with a ``TimestepSession``), against ``Runner.run`` with
+   the SDK's ``SQLiteSession``, against ``Runner.run`` with no session. Target: ``run_agent`` <= 1.3x no
+   session.
 2. ``RunStateStore.save`` + ``load`` of a 200-item state (database snapshots on the embedded store) against
    the SDK's own ``to_string`` + ``from_string`` alone. Target: <= 1.2x.
 
@@ -45,14 +46,21 @@ def agent_for(turns: int) -> Agent[Any]:
     return Agent(name="worker", model=ScriptedModel([*script, [ScriptedModel.text("all done")]]), tools=[step])
 
 
-async def median_ms(action: Callable[[], Awaitable[object]], repeats: int) -> float:
-    await action()  # warm-up
-    times = []
+Action = tuple[str, Callable[[], Awaitable[object]]]
+
+
+async def medians_ms(actions: list[Action], repeats: int) -> list[tuple[str, float]]:
+    """Median time of each action; rounds alternate between them so that machine noise hits all alike."""
+    for _ in range(3):  # warm-up: imports, pools, the embedded engine's compiled code
+        for _, action in actions:
+            await action()
+    times: dict[str, list[float]] = {name: [] for name, _ in actions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        await action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for name, action in actions:
+            start = time.perf_counter()
+            await action()
+            times[name].append(time.perf_counter() - start)
+    return [(name, statistics.median(times[name]) * 1000) for name, _ in actions]
 
 
 async def twenty_turns(store: Store, workdir: Path, repeats: int) -> list[tuple[str, float]]:
@@ -64,14 +72,18 @@ async def twenty_turns(store: Store, workdir: Path, repeats: int) -> list[tuple[
         await Runner.run(agent_for(TURNS), "go", session=session, max_turns=TURNS + 2)
 
     async def timestep_run() -> None:
+        await run_agent(agent_for(TURNS), "go", store=store, max_turns=TURNS + 2)
+
+    async def timestep_run_with_session() -> None:
         session = TimestepSession(uuid.uuid4().hex, store=store)
         await run_agent(agent_for(TURNS), "go", session=session, store=store, max_turns=TURNS + 2)
 
-    results = []
-    for name, action in (("Runner.run, no session", plain), ("Runner.run + SQLiteSession", sqlite_session),
-                         ("run_agent, everything recorded (embedded)", timestep_run)):
-        results.append((name, await median_ms(action, repeats)))
-    return results
+    return await medians_ms([
+        ("Runner.run, no session", plain),
+        ("Runner.run + SQLiteSession", sqlite_session),
+        ("run_agent, everything recorded (embedded)", timestep_run),
+        ("run_agent + TimestepSession (embedded)", timestep_run_with_session),
+    ], repeats)
 
 
 async def state_round_trip(store: Store, repeats: int) -> list[tuple[str, float]]:
@@ -88,11 +100,13 @@ async def state_round_trip(store: Store, repeats: int) -> list[tuple[str, float]
         await states.save(state)
         await states.load()
 
-    return [("to_string + from_string (SDK alone)", await median_ms(sdk_only, repeats)),
-            ("RunStateStore.save + load (embedded)", await median_ms(with_store, repeats))]
+    return await medians_ms([
+        ("to_string + from_string (SDK alone)", sdk_only), ("RunStateStore.save + load (embedded)", with_store),
+    ], repeats)
 
 
-def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bool) -> str:
+def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bool, judged: int = 1) -> str:
+    """The rows with their ratio to the first; the last ``judged`` rows are held against ``target``."""
     base = rows[0][1]
     lines = [f"### {title}" if markdown else title, ""]
     if markdown:
@@ -100,8 +114,11 @@ def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bo
     for name, ms in rows:
         ratio = ms / base
         lines.append(f"| {name} | {ms:.2f} | {ratio:.2f}x |" if markdown else f"  {name:45} {ms:8.2f} ms {ratio:5.2f}x")
-    ratio = rows[-1][1] / base
-    lines += ["", f"target <= {target}x: {'met' if ratio <= target else 'NOT met'} ({ratio:.2f}x)", ""]
+    lines.append("")
+    for name, ms in rows[-judged:]:
+        ratio = ms / base
+        lines.append(f"target <= {target}x, {name}: {'met' if ratio <= target else 'NOT met'} ({ratio:.2f}x)")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -117,7 +134,7 @@ async def main() -> None:
             states = await state_round_trip(store, repeats)
         assert store.server is not None
         store.server.stop()
-    print(table(f"{TURNS}-turn run, one tool call per turn, zero-latency model", runs, 1.3, args.markdown))
+    print(table(f"{TURNS}-turn run, one tool call per turn, zero-latency model", runs, 1.3, args.markdown, judged=2))
     print(table("RunState of 200 items: save + load", states, 1.2, args.markdown))
 
 
