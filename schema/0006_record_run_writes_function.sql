@@ -1,7 +1,9 @@
 -- What a run wrote since its last commit, in one call: the tool calls its model asked for, the outputs of
 -- the tools that ran, usage, journal steps, the items its sessions appended and, when the run stops, the
--- calls it waits on, its snapshot and its status. One JSON document, every part optional:
---   {"calls":    [{"call_id", "tool_name", "agent_name", "arguments"}, ...],
+-- calls it waits on, its snapshot and its status; a new run's own row comes first. One JSON document, every
+-- part optional:
+--   {"run":      {"agent_name", "session_id", "input", "owner", "lease_seconds", "journaled", "max_turns"},
+--    "calls":    [{"call_id", "tool_name", "agent_name", "arguments"}, ...],
 --    "outputs":  [{"call_id", "output", "status"}, ...],
 --    "usage":    [{"agent_name", "provider", "model", "requests", "input_tokens", "output_tokens",
 --                  "cached_tokens", "reasoning_tokens", "total_tokens"}, ...],
@@ -20,8 +22,17 @@ DECLARE
     appended record;
 BEGIN
     SELECT * INTO w FROM json_to_record(p_writes) AS x (
-        calls json, outputs json, usage json, steps json, sessions json, pending json, snapshot json, status json
+        run json, calls json, outputs json, usage json, steps json, sessions json, pending json, snapshot json,
+        status json
     );
+    IF w.run IS NOT NULL THEN
+        INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, owner, lease_until, journaled,
+            max_turns)
+        SELECT p_run, r.agent_name, 'running', r.session_id, r.input, r.owner,
+            now() + make_interval(secs => r.lease_seconds), r.journaled, r.max_turns
+        FROM json_to_record(w.run) AS r (agent_name text, session_id text, input json, owner text,
+            lease_seconds double precision, journaled boolean, max_turns integer);
+    END IF;
     IF w.calls IS NOT NULL THEN
         INSERT INTO timestep_tool_calls (run_id, call_id, tool_name, agent_name, arguments, status)
         SELECT p_run, c.call_id, c.tool_name, c.agent_name, c.arguments, 'running'

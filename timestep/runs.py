@@ -146,12 +146,14 @@ async def run_agent(
     session_id = getattr(session, "session_id", None)
     settings = lease.lease_settings()
     base = 0
+    new_run_id = False
     if run_id is not None and isinstance(input, RunState) and await _exists(store, run_id):
         await _claim(store, run_id)
         async with store.transaction() as conn:  # the caller's state (and decisions) is where recovery starts
             base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
             await session_watermark(conn, run_id, session_id)
     else:
+        new_run_id = run_id is None
         run_id = run_id or uuid.uuid4().hex
         if isinstance(input, RunState):  # recovery starts from a checkpoint, as it has no input to start from
             async with store.transaction() as conn:
@@ -161,7 +163,7 @@ async def run_agent(
                 )
                 base = await run_records.insert_snapshot(conn, run_id, "checkpoint", encode_state(input))
                 await session_watermark(conn, run_id, session_id)
-        else:
+        elif not new_run_id:  # a fresh id cannot collide: its row goes in with the run's first commit
             async with store.connection() as conn:
                 await lease.insert_run(
                     conn, run_id, agent.name, session_id, _input_json(input), current_owner(), settings,
@@ -169,6 +171,10 @@ async def run_agent(
                 )
     config = _with_provider(run_config, model_provider)
     run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable, stream=stream)
+    if new_run_id and not isinstance(input, RunState):
+        run.writer.add_run(
+            agent.name, session_id, _input_json(input), settings.duration, journaled=durable, max_turns=max_turns
+        )
     if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the journaled copies
         input = await decode_state(run.instrumented.agent, encode_state(input).text)
     return await execute(

@@ -230,7 +230,7 @@ class TimestepSession:
     async def _settle(self) -> None:
         """Wait for items the current run queued, so that this call sees them."""
         writer = self._run_writer()
-        if writer is not None:
+        if writer is not None and writer.has_uncommitted_session_items:
             await writer.flush()
 
     async def _execute(self, query: str, params: Any) -> None:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from psycopg import AsyncClientCursor
+from psycopg.pq import Escaping
 
 from timestep.errors import LeaseLostError
 
@@ -36,19 +36,20 @@ __all__ = ["RunWriter", "current_run_writer"]
 current_run_writer: ContextVar[RunWriter | None] = ContextVar("timestep_current_run_writer", default=None)
 """The writer of the run being executed: ``TimestepSession`` queues the run's session items on it."""
 
-# The values are bound on the client: on the embedded engine a simple query costs about half as much as a
-# parse-bind-execute exchange, and this statement runs on every step of every run.
 COMMIT_DELAY_S = 0.002
 """How long a write may wait for company: a tool result waits for the session items and the model response
 of the next step, which usually follow within this time and then go in the same round trip."""
 
-_RECORD = "SELECT timestep_record_run_writes(%s, %s::json)"
+# The values are escaped by libpq into the query text: on the embedded engine a simple query costs about half
+# as much as a parse-bind-execute exchange, and this statement runs on every step of every run.
+_RECORD = b"SELECT timestep_record_run_writes(%b, %b::json)"
 
 
 @dataclass
 class _Writes:
     """What is queued since the last commit, in the parts ``timestep_record_run_writes`` takes."""
 
+    run: dict[str, Any] | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     usage: list[dict[str, Any]] = field(default_factory=list)
@@ -61,8 +62,8 @@ class _Writes:
     def __bool__(self) -> bool:
         return any(vars(self).values())
 
-    def to_json(self) -> str:
-        return orjson.dumps({name: part for name, part in vars(self).items() if part}).decode()
+    def to_json(self) -> bytes:
+        return orjson.dumps({name: part for name, part in vars(self).items() if part})
 
 
 class RunWriter:
@@ -83,6 +84,19 @@ class RunWriter:
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._failure: BaseException | None = None
+        self._session_appends = 0  # queued so far, and committed so far: reads of a session wait for the rest
+        self._session_appends_committed = 0
+
+    def add_run(
+        self, agent_name: str, session_id: str | None, input_json: str | None, lease_seconds: float, *,
+        journaled: bool, max_turns: int | None,
+    ) -> None:
+        """The new run's own row, running and owned by this writer's owner under a fresh lease."""
+        self._queued.run = {
+            "agent_name": agent_name, "session_id": session_id,
+            "input": None if input_json is None else orjson.Fragment(input_json), "owner": self.owner,
+            "lease_seconds": lease_seconds, "journaled": journaled, "max_turns": max_turns,
+        }
 
     def add_call(self, call_id: str, tool_name: str, agent_name: str | None, arguments: str) -> None:
         self._queued.calls.append(
@@ -100,7 +114,12 @@ class RunWriter:
         self._check_owned()
         self._queued.steps.append({"kind": kind, "step_key": key, "payload": orjson.Fragment(payload)})
 
+    @property
+    def has_uncommitted_session_items(self) -> bool:
+        return self._session_appends != self._session_appends_committed
+
     def add_session_items(self, session_id: str, operation_id: str | None, items: list[str]) -> None:
+        self._session_appends += 1
         self._queued.sessions.append({
             "session_id": session_id, "operation_id": operation_id,
             "items": [orjson.Fragment(item) for item in items],
@@ -159,11 +178,13 @@ class RunWriter:
     async def _write_loop(self) -> None:
         try:
             async with self.store.connection() as conn:
-                cursor = AsyncClientCursor(conn)
+                escape = Escaping(conn.pgconn).escape_literal
+                run_id = escape(self.run_id.encode())
                 while self._queued:
                     self._check_owned()
                     writes, self._queued = self._queued, _Writes()
-                    await cursor.execute(_RECORD, (self.run_id, writes.to_json()))
+                    await conn.execute(_RECORD % (run_id, escape(writes.to_json())))
+                    self._session_appends_committed += len(writes.sessions)
         except BaseException as exc:  # kept for flush(), which the run always awaits
             self._failure = exc
         finally:
