@@ -33,6 +33,7 @@ import orjson
 
 from timestep.errors import SessionItemError
 from timestep.store import Store, resolve_store
+from timestep.store.literal import Literals
 from timestep.writer import RunWriter, current_run_writer
 
 if TYPE_CHECKING:
@@ -49,18 +50,19 @@ _T = TypeVar("_T")
 # -- SQL: one statement per operation ---------------------------------------------------------------------
 
 # One call, one statement: the function (schema/0004) upserts the session row, records the operation id and
-# appends the items in order, with plans the backend keeps between calls.
-_ADD_ITEMS = "SELECT timestep_add_session_items(%(session_id)s, %(operation_id)s, %(run_id)s, %(items)s::json[])"
+# appends the items in order, with plans the backend keeps between calls. It and the reads run on every turn
+# or run, so they go as simple queries (see timestep.store.literal).
+_ADD_ITEMS = b"SELECT timestep_add_session_items(%b, %b, %b, %b)"
 
 
 # The items as one JSON array text, joined from their stored text: json_agg would re-process every value.
-_GET_ALL = """
+_GET_ALL = b"""
 SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']'
-FROM timestep_session_items WHERE session_id = %s
+FROM timestep_session_items WHERE session_id = %b
 """
 
 # The function (schema/0005) keeps its plan between calls; planning this query costs more than running it.
-_GET_LAST = "SELECT timestep_last_session_items(%s, %s)"
+_GET_LAST = b"SELECT timestep_last_session_items(%b, %b)"
 
 # Every write locks the session row first (add_items by its upsert), so writers to one session queue up
 # behind each other and can never deadlock. A pop that waited may hold a snapshot in which the item it
@@ -153,10 +155,11 @@ class TimestepSession:
             return []
         await self._settle()
         async with self.store.connection() as conn:
+            literals = Literals(conn)
             if limit is None or limit < 0:
-                cur = await conn.execute(_GET_ALL, (self.session_id,))
+                cur = await conn.execute(_GET_ALL % literals.text(self.session_id))
             else:
-                cur = await conn.execute(_GET_LAST, (self.session_id, limit))
+                cur = await conn.execute(_GET_LAST % (literals.text(self.session_id), literals.integer(limit)))
             row = await cur.fetchone()
         if row is None or row[0] is None:
             return []
@@ -179,13 +182,7 @@ class TimestepSession:
             else:
                 await _await_mutation(writer.flush())
             return
-        params = {
-            "session_id": self.session_id,
-            "operation_id": operation_id,
-            "run_id": current_run_id.get(),
-            "items": encoded,
-        }
-        await _await_mutation(self._execute(_ADD_ITEMS, params))
+        await _await_mutation(self._append(encoded, operation_id))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the newest item, or None when the session is empty.
@@ -232,6 +229,14 @@ class TimestepSession:
         writer = self._run_writer()
         if writer is not None and writer.has_uncommitted_session_items:
             await writer.flush()
+
+    async def _append(self, encoded: list[str], operation_id: str | None) -> None:
+        async with self.store.connection() as conn:
+            literals = Literals(conn)
+            await conn.execute(_ADD_ITEMS % (
+                literals.text(self.session_id), literals.text(operation_id), literals.text(current_run_id.get()),
+                literals.json_array(encoded),
+            ))
 
     async def _execute(self, query: str, params: Any) -> None:
         async with self.store.connection() as conn:

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from psycopg.pq import Escaping
 
 from timestep.errors import LeaseLostError
+from timestep.store.literal import Literals
 
 if TYPE_CHECKING:
     from timestep.run_records import UsageRecord
@@ -40,9 +40,7 @@ COMMIT_DELAY_S = 0.002
 """How long a write may wait for company: a tool result waits for the session items and the model response
 of the next step, which usually follow within this time and then go in the same round trip."""
 
-# The values are escaped by libpq into the query text: on the embedded engine a simple query costs about half
-# as much as a parse-bind-execute exchange, and this statement runs on every step of every run.
-_RECORD = b"SELECT timestep_record_run_writes(%b, %b::json)"
+_RECORD = b"SELECT timestep_record_run_writes(%b, %b::json)"  # a simple query: see timestep.store.literal
 
 
 @dataclass
@@ -178,12 +176,12 @@ class RunWriter:
     async def _write_loop(self) -> None:
         try:
             async with self.store.connection() as conn:
-                escape = Escaping(conn.pgconn).escape_literal
-                run_id = escape(self.run_id.encode())
+                literals = Literals(conn)
+                run_id = literals.text(self.run_id)
                 while self._queued:
                     self._check_owned()
                     writes, self._queued = self._queued, _Writes()
-                    await conn.execute(_RECORD % (run_id, escape(writes.to_json())))
+                    await conn.execute(_RECORD % (run_id, literals.text(writes.to_json())))
                     self._session_appends_committed += len(writes.sessions)
         except BaseException as exc:  # kept for flush(), which the run always awaits
             self._failure = exc

@@ -147,6 +147,22 @@ async def test_non_ascii_round_trips(store: Store) -> None:
     assert await session.pop_item() == items[2]
 
 
+async def test_ids_with_quotes_backslashes_and_percent_signs_round_trip(store: Store) -> None:
+    """Values are escaped into the statements' text: nothing in them may end a literal or fill a placeholder."""
+    awkward = "it's \\ 100% %b %s '); DROP TABLE timestep_sessions; --"
+    session = TimestepSession(awkward, store)
+    token = current_run_id.set(awkward + " run")
+    try:
+        await session.add_items([msg(0, awkward)], operation_id=awkward + " op")
+        await session.add_items([msg(1)], operation_id=awkward + " op")  # the same operation: applied once
+    finally:
+        current_run_id.reset(token)
+    assert await session.get_items() == [msg(0, awkward)]
+    assert await session.get_items(limit=1) == [msg(0, awkward)]
+    assert await run_ids(store, awkward) == [awkward + " run"]
+    assert [info.session_id for info in await TimestepSession.list_sessions(store)] == [awkward]
+
+
 async def test_large_items_round_trip(store: Store) -> None:
     session = TimestepSession("s", store)
     big: Any = {"role": "user", "content": "ü" * 200_000}  # 400 KB of UTF-8, well over one 64 KiB message

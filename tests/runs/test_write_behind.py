@@ -1,0 +1,103 @@
+"""What committing behind the run must still guarantee, on both engines.
+
+A tool runs only once the model response that asked for it (and everything before it) is committed; reads
+of the run's session inside the run see the items it queued; what the run wrote is all stored when
+``run_agent`` returns; values of any text reach the store intact; a failed commit fails the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from agents import Agent, RunContextWrapper, function_tool
+
+from timestep import TimestepSession, run_agent
+from timestep.store import Store
+from timestep.testing import ScriptedModel
+
+AWKWARD = "it's \\ 100% %b %s \u2028 '); DROP TABLE timestep_runs; -- 日本"
+
+
+async def fetch(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    async with store.connection() as conn:
+        return await (await conn.execute(sql, params)).fetchall()
+
+
+def three_steps(tool: Any) -> Agent[Any]:
+    turns = [[ScriptedModel.tool_call(tool.name, {"n": n}, call_id=f"c{n}")] for n in range(3)]
+    return Agent(name="worker", model=ScriptedModel([*turns, [ScriptedModel.text(AWKWARD)]]), tools=[tool])
+
+
+async def test_a_tool_runs_only_once_everything_before_it_is_committed(store: Store) -> None:
+    seen: list[dict[str, Any]] = []
+
+    @function_tool
+    async def step(ctx: RunContextWrapper[Any], n: int) -> str:
+        """Look at the store from another connection, as a process recovering the run would."""
+        run_id = (await fetch(store, "SELECT run_id FROM timestep_runs WHERE status = 'running'"))[0][0]
+        seen.append({
+            "responses": await fetch(store, "SELECT step_key FROM timestep_run_steps WHERE run_id = %s"
+                                            " AND kind = 'model_response' ORDER BY step_key", run_id),
+            "results": await fetch(store, "SELECT step_key FROM timestep_run_steps WHERE run_id = %s"
+                                          " AND kind = 'tool_result' ORDER BY step_key", run_id),
+            "calls": await fetch(store, "SELECT call_id, status FROM timestep_tool_calls WHERE run_id = %s"
+                                        " ORDER BY call_id", run_id),
+        })
+        return f"step {n}"
+
+    await run_agent(three_steps(step), "go", store=store)
+    for n, view in enumerate(seen):
+        assert view["responses"] == [(f"0.{i}",) for i in range(n + 1)]  # its own response included
+        assert view["results"] == [(f"c{i}",) for i in range(n)]  # every earlier result
+        assert view["calls"] == [(f"c{i}", "completed") for i in range(n)] + [(f"c{n}", "running")]
+
+
+async def test_the_run_sees_its_own_session_items_and_everything_is_stored_when_it_returns(store: Store) -> None:
+    session = TimestepSession("chat", store=store)
+    seen: list[int] = []
+
+    @function_tool
+    async def step(n: int) -> str:
+        """Add a note to the session and read it back at once, from inside the run."""
+        mine = TimestepSession("chat", store=store)
+        await mine.add_items([{"role": "user", "content": f"note {n}"}])
+        seen.append(len(await mine.get_items()))
+        assert (await mine.get_items(limit=1)) == [{"role": "user", "content": f"note {n}"}]
+        return AWKWARD
+
+    result = await run_agent(three_steps(step), "go", session=session, store=store)
+    assert seen == sorted(seen) and seen[0] >= 2 and seen[-1] > seen[0]  # the input and the note, and so on
+    items = await session.get_items()
+    assert items[-1]["content"][0]["text"] == AWKWARD
+    assert [i["output"] for i in items if i.get("type") == "function_call_output"] == [AWKWARD] * 3
+    run = await fetch(store, "SELECT status, final_output::text, input::text FROM timestep_runs WHERE run_id = %s",
+                      result.run_id)
+    assert run == [("completed", orjson.dumps(AWKWARD).decode(), '"go"')]
+    outputs = await fetch(store, "SELECT output FROM timestep_tool_calls WHERE run_id = %s", result.run_id)
+    assert outputs == [(AWKWARD,)] * 3
+    payloads = await fetch(store, "SELECT payload::text FROM timestep_run_steps WHERE run_id = %s"
+                                  " AND kind = 'tool_result'", result.run_id)
+    assert [orjson.loads(p[0]) for p in payloads] == [{"text": AWKWARD}] * 3
+    usage = await fetch(store, "SELECT count(*) FROM timestep_usage WHERE run_id = %s", result.run_id)
+    assert usage == [(4,)]
+
+
+async def test_a_commit_that_fails_fails_the_run(store: Store) -> None:
+    @function_tool
+    async def step(n: int) -> str:
+        """Break the next commit: its session no longer takes items."""
+        async with store.connection() as conn:
+            await conn.execute("ALTER TABLE timestep_session_items ADD CONSTRAINT no_more CHECK (false) NOT VALID")
+        return "done"
+
+    session = TimestepSession("doomed", store=store)
+    try:
+        with pytest.raises(Exception, match="no_more"):
+            await run_agent(three_steps(step), "go", session=session, store=store)
+    finally:
+        async with store.connection() as conn:
+            await conn.execute("ALTER TABLE timestep_session_items DROP CONSTRAINT no_more")
+    rows = await fetch(store, "SELECT status, error FROM timestep_runs")
+    assert rows[0][0] == "failed" and "no_more" in rows[0][1]
