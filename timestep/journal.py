@@ -17,6 +17,7 @@ when the run was taken over, and from then on every step fails with ``LeaseLostE
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -155,6 +156,7 @@ class Journal:
         self.model_steps[key] = orjson.loads(payload)
         if self.writer.write_behind:
             self.writer.commit_now()  # a tool will wait for it: overlap its commit with the SDK's work
+            await asyncio.sleep(0)
         else:
             await self.writer.flush()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -105,7 +105,7 @@ class RunWriter:
         self._queued.outputs.append({"call_id": call_id, "output": output, "status": status})
 
     def add_usage(self, usage: UsageRecord) -> None:
-        self._queued.usage.append(asdict(usage))
+        self._queued.usage.append(vars(usage))  # its fields are the part's keys
 
     def add_step(self, kind: str, key: str, payload: str) -> None:
         """A journal step; refused once the run belongs to another process."""
