@@ -127,7 +127,7 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--markdown", action="store_true", help="print tables for the README")
     args = parser.parse_args()
-    repeats = 5 if args.quick else 25
+    repeats = 5 if args.quick else 60
     with tempfile.TemporaryDirectory(prefix="timestep-bench-") as tmp:
         async with open_store(Path(tmp) / "store") as store:
             runs = await twenty_turns(store, Path(tmp), repeats)

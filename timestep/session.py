@@ -55,13 +55,9 @@ _T = TypeVar("_T")
 _ADD_ITEMS = b"SELECT timestep_add_session_items(%b, %b, %b, %b)"
 
 
-# The items as one JSON array text, joined from their stored text: json_agg would re-process every value.
-_GET_ALL = b"""
-SELECT '[' || string_agg(item::text, ',' ORDER BY id) || ']'
-FROM timestep_session_items WHERE session_id = %b
-"""
-
-# The function (schema/0005) keeps its plan between calls; planning this query costs more than running it.
+# The last N items (all of them when N is NULL) as one JSON array text, joined from their stored text. The
+# function (schema/0005, 0008) keeps its plan between calls (planning this query costs more than running it)
+# and reads by the session index.
 _GET_LAST = b"SELECT timestep_last_session_items(%b, %b)"
 
 # Every write locks the session row first (add_items by its upsert), so writers to one session queue up
@@ -156,10 +152,8 @@ class TimestepSession:
         await self._settle()
         async with self.store.connection() as conn:
             literals = Literals(conn)
-            if limit is None or limit < 0:
-                cur = await conn.execute(_GET_ALL % literals.text(self.session_id))
-            else:
-                cur = await conn.execute(_GET_LAST % (literals.text(self.session_id), literals.integer(limit)))
+            count = b"NULL" if limit is None or limit < 0 else literals.integer(limit)
+            cur = await conn.execute(_GET_LAST % (literals.text(self.session_id), count))
             row = await cur.fetchone()
         if row is None or row[0] is None:
             return []
