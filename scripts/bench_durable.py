@@ -5,8 +5,8 @@ Overhead: a 20-turn run (one tool call per turn, zero-latency ``ScriptedModel``)
   2. ``Runner.run`` with the SDK's ``SQLiteSession`` (a file),
   3. ``run_agent(durable=False)`` on the embedded store without a session (run row, tool calls, usage and
      snapshot recorded behind the run, no journal),
-  4. ``run_agent`` on the embedded store without a session (the same, plus a journal commit before each
-     model response and tool result reaches the SDK),
+  4. ``run_agent`` on the embedded store without a session (the same, plus every model response and tool
+     result journaled, each tool run only once what came before it is committed),
   5. ``run_agent`` on the embedded store with a ``TimestepSession`` (all of the above plus the items).
 Variants are interleaved; medians and ratios to (1) are printed. The durable runs target is <= 1.3x.
 

@@ -69,7 +69,7 @@ def idempotency_key(context: ToolContext[Any]) -> str:
 
 
 class JournalingModel(Model):
-    """A model whose responses are committed to the journal before the runner sees them, and replayed."""
+    """A model whose responses go to the journal (their commit started) before the runner sees them, and replayed."""
 
     def __init__(self, wrapped_model: Model, journal: Journal) -> None:
         self.wrapped_model = wrapped_model
