@@ -7,8 +7,9 @@ one process both recovers the previous trial's run and is killed during the next
 
 Every model request and tool execution is appended to ``$CHAOS_LOGDIR/<run id>.log`` (``model-start N``,
 ``model-done N``, ``tool-start K <idempotency key>``, ``tool-done K``), so that tests can count them
-across processes. ``MODEL_DELAY`` and ``TOOL_DELAY`` (seconds) widen the model call and the tool; the model call
-numbered ``HANG_AT`` never returns.
+across processes. ``MODEL_DELAY`` and ``TOOL_DELAY`` (seconds) widen the model call and the tool;
+``SETTLE_DELAY`` widens the time between a step logging that it is done and handing its result back (a
+step done but not yet recorded); the model call numbered ``HANG_AT`` never returns.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TURNS = 20
 FINAL = f"all {TURNS} steps done"
 MODEL_DELAY = float(os.environ.get("MODEL_DELAY", "0"))
 TOOL_DELAY = float(os.environ.get("TOOL_DELAY", "0"))
+SETTLE_DELAY = float(os.environ.get("SETTLE_DELAY", "0"))
 LOGDIR = os.environ.get("CHAOS_LOGDIR", "")
 HANG_AT = int(os.environ.get("HANG_AT", "-1"))  # a model call that never returns, to be killed in
 
@@ -89,6 +91,8 @@ class StepModel(Model):
         index = await self._enter(kwargs['input'] if 'input' in kwargs else args[1])
         response = await self.scripted.get_response(*args, **kwargs)
         log(current_run_id.get(), f"model-done {index}")
+        if SETTLE_DELAY:
+            await asyncio.sleep(SETTLE_DELAY)
         return response
 
     async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[TResponseStreamEvent]:
@@ -98,6 +102,8 @@ class StepModel(Model):
         async for event in self.scripted.stream_response(*args, **kwargs):
             if event.type == "response.completed":
                 log(current_run_id.get(), f"model-done {index}")
+                if SETTLE_DELAY:
+                    await asyncio.sleep(SETTLE_DELAY)
             yield event
 
 
@@ -111,6 +117,8 @@ async def step(ctx: RunContextWrapper[Any], k: int) -> str:
     if TOOL_DELAY:
         await asyncio.sleep(TOOL_DELAY)
     log(run_id, f"tool-done {k}")
+    if SETTLE_DELAY:
+        await asyncio.sleep(SETTLE_DELAY)
     return f"step {k} done"
 
 

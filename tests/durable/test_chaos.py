@@ -1,12 +1,13 @@
 """Chaos: a 20-turn run SIGKILLed at random instants and recovered in a new process, again and again.
 
 Each process recovers the previous trial's run, prints ``ready`` and starts the next run, which the test
-kills a random time later: inside a model call, inside a tool, or between commits (the model and the tool
-sleep a little so that kills land in them). Every recovered run must store the same final output, session
-items, tool-call records and usage as an uninterrupted run; a model step or tool result journaled before the
-kill must not be requested or executed again. Steps are committed behind the run, but a tool runs only once
-everything before it is committed: so only the steps after the last commit may run twice, which is the step
-in flight at the kill and, at most, the tool result just before it whose commit was still pending.
+kills a random time later: inside a model call, inside a tool, or between steps (the model and the tool
+sleep a little so that kills land in them, and again after they are done). Every recovered run must store
+the same final output, session items, tool-call records and usage as an uninterrupted run; a model step or
+tool result journaled before the kill must not be requested or executed again. Steps are committed behind
+the run, but a tool runs only once everything before it is committed: so only the steps after the last
+commit may run twice, which is the step in flight at the kill and, at most, the tool result just before it
+whose commit was still pending.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from timestep.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 24
-DELAYS = {"MODEL_DELAY": "0.02", "TOOL_DELAY": "0.02"}
+# Steps take 20 ms, and 10 ms pass between a step being done and its result reaching the run: commits are
+# fast enough that kills would otherwise seldom land between steps.
+DELAYS = {"MODEL_DELAY": "0.02", "TOOL_DELAY": "0.02", "SETTLE_DELAY": "0.01"}
 
 
 class App:
