@@ -187,3 +187,5 @@ class RunWriter:
             self._failure = exc
         finally:
             self._task = None
+        if self._queued:  # queued while the connection went back to the pool
+            self.commit_soon()

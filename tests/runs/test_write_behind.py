@@ -7,6 +7,7 @@ of the run's session inside the run see the items it queued; what the run wrote 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -84,20 +85,38 @@ async def test_the_run_sees_its_own_session_items_and_everything_is_stored_when_
     assert usage == [(4,)]
 
 
-async def test_a_commit_that_fails_fails_the_run(store: Store) -> None:
+class SlowModel(ScriptedModel):
+    """A scripted model that takes 20 ms to answer and notes each request."""
+
+    def __init__(self, turns: Any, asked: list[str]) -> None:
+        super().__init__(turns)
+        self.asked = asked
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append("model")
+        await asyncio.sleep(0.02)
+        return await super().get_response(*args, **kwargs)
+
+
+async def test_a_commit_that_fails_fails_the_run_before_another_tool_runs(store: Store) -> None:
+    done: list[str] = []
+
     @function_tool
     async def step(n: int) -> str:
         """Break the next commit: its session no longer takes items."""
+        done.append(f"tool {n}")
         async with store.connection() as conn:
             await conn.execute("ALTER TABLE timestep_session_items ADD CONSTRAINT no_more CHECK (false) NOT VALID")
         return "done"
 
-    session = TimestepSession("doomed", store=store)
+    turns = [[ScriptedModel.tool_call("step", {"n": n}, call_id=f"c{n}")] for n in range(3)]
+    agent = Agent(name="worker", model=SlowModel([*turns, [ScriptedModel.text("end")]], done), tools=[step])
     try:
         with pytest.raises(Exception, match="no_more"):
-            await run_agent(three_steps(step), "go", session=session, store=store)
+            await run_agent(agent, "go", session=TimestepSession("doomed", store=store), store=store)
     finally:
         async with store.connection() as conn:
             await conn.execute("ALTER TABLE timestep_session_items DROP CONSTRAINT no_more")
+    assert done == ["model", "tool 0", "model"]  # the tool's commit failed during the next model call
     rows = await fetch(store, "SELECT status, error FROM timestep_runs")
     assert rows[0][0] == "failed" and "no_more" in rows[0][1]
