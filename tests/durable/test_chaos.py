@@ -1,8 +1,9 @@
 """Chaos: a 20-turn run SIGKILLed at random instants and recovered in a new process, again and again.
 
 Each process recovers the previous trial's run, prints ``ready`` and starts the next run, which the test
-kills a random time later: inside a model call, inside a tool, or between steps (the model and the tool
-sleep a little so that kills land in them, and again after they are done). Every recovered run must store
+kills at a random step, by turns inside a model call, inside a tool and between steps (found by watching the
+run's log; the model and the tool sleep a little, and again after they are done, so that each place lasts at
+least 10 ms), a random few milliseconds into it. Every recovered run must store
 the same final output, session items, tool-call records and usage as an uninterrupted run; a model step or
 tool result journaled before the kill must not be requested or executed again. Steps are committed behind
 the run, but a tool runs only once everything before it is committed: so only the steps after the last
@@ -29,9 +30,9 @@ from timestep.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 24
-# Steps take 20 ms, and 10 ms pass between a step being done and its result reaching the run: commits are
-# fast enough that kills would otherwise seldom land between steps.
+# Steps take 20 ms, and 10 ms pass between a step being done and its result reaching the run.
 DELAYS = {"MODEL_DELAY": "0.02", "TOOL_DELAY": "0.02", "SETTLE_DELAY": "0.01"}
+PLACES = ("in a model call", "in a tool", "between steps")
 
 
 class App:
@@ -95,6 +96,17 @@ def kill_point(lines: list[list[str]]) -> str:
     return {"model-start": "in a model call", "tool-start": "in a tool"}.get(last, "between steps")
 
 
+def wait_until_in(logdir: Path, run_id: str, place: str, step: int, timeout_s: float = 10.0) -> None:
+    """Wait until the run's log shows it ``place`` at ``step`` or a later one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lines = read_log(logdir, run_id)
+        if lines and int(lines[-1][1]) >= step and kill_point(lines) == place:
+            return
+        time.sleep(0.0005)
+    raise AssertionError(f"run {run_id} was never {place} at step {step} or later: {lines[-3:]}")
+
+
 def check_exactly_once(run_id: str, lines: list[list[str]], journaled: set[tuple[str, str]]) -> None:
     models = Counter(int(line[1]) for line in lines if line[0] == "model-start")
     tools = Counter(int(line[1]) for line in lines if line[0] == "tool-start")
@@ -131,7 +143,7 @@ async def test_killed_at_random_instants_every_run_recovers_as_if_never_killed(
     points: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     previous: str | None = None
-    for run_id, stream in [*runs, (None, False)]:
+    for trial, (run_id, stream) in enumerate([*runs, (None, False)]):
         commands = [f"recover:{previous}"] if previous else []
         if run_id is not None:
             commands.append(f"run:{run_id}:stream" if stream else f"run:{run_id}")
@@ -144,7 +156,8 @@ async def test_killed_at_random_instants_every_run_recovers_as_if_never_killed(
             app.process.wait()
             break
         app.expect("ready")
-        time.sleep(rng.uniform(0.0, 1.0))
+        wait_until_in(tmp_path, run_id, PLACES[trial % len(PLACES)], rng.randrange(chaos_app.TURNS))
+        time.sleep(rng.uniform(0.0, 0.008))
         app.kill()
         points[kill_point(read_log(tmp_path, run_id))] += 1
         journaled[run_id] = set(await fetch(store, "SELECT kind, step_key FROM timestep_run_steps WHERE run_id = %s",
@@ -157,7 +170,7 @@ async def test_killed_at_random_instants_every_run_recovers_as_if_never_killed(
         check_exactly_once(run_id, read_log(tmp_path, run_id), journaled[run_id])
     print("kill points:", dict(points), "outcomes:", dict(outcomes))
     assert outcomes["recovered"] >= TRIALS // 2, outcomes
-    assert points["in a model call"] >= 2 and points["in a tool"] >= 2 and points["between steps"] >= 1, points
+    assert all(points[place] >= TRIALS // len(PLACES) - 2 for place in PLACES), points
 
 
 async def test_two_recoverer_processes_racing_for_one_dead_run_exactly_one_wins(
