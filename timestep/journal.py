@@ -154,9 +154,9 @@ class Journal:
         self.writer.add_step("model_response", key, payload)
         self.recorder.note_response(response)
         self.model_steps[key] = orjson.loads(payload)
-        if self.writer.write_behind:
-            self.writer.commit_now()  # a tool will wait for it: overlap its commit with the SDK's work
-            await asyncio.sleep(0)
+        if self.writer.write_behind:  # a tool will wait for it: the store works on it while the SDK goes on
+            self.writer.commit_now()
+            await asyncio.sleep(0)  # lets the writer's task put the statement on the wire now
         else:
             await self.writer.flush()
 
@@ -171,6 +171,7 @@ class Journal:
         await self.writer.flush()
 
     async def _committed(self) -> None:
+        """Commit behind the run, or wait for the commit when this run cannot write behind."""
         if self.writer.write_behind:
             self.writer.commit_soon()
         else:
