@@ -17,7 +17,6 @@ when the run was taken over, and from then on every step fails with ``LeaseLostE
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -154,28 +153,17 @@ class Journal:
         self.writer.add_step("model_response", key, payload)
         self.recorder.note_response(response)
         self.model_steps[key] = orjson.loads(payload)
-        if self.writer.write_behind:  # a tool will wait for it: the store works on it while the SDK goes on
-            self.writer.commit_now()
-            await asyncio.sleep(0)  # lets the writer's task put the statement on the wire now
-        else:
-            await self.writer.flush()
+        await self.writer.submit(urgent=True)  # a tool will wait for it: the store works on it meanwhile
 
     async def record_tool_result(self, call_id: str, output: object, sdk_error: bool) -> None:
         """Queue a tool's result and its tool-call row's output, to be committed in one transaction."""
         self.writer.add_step("tool_result", call_id, encode_tool_output(output, sdk_error))
         self.recorder.finish_call(call_id, output, "completed")
-        await self._committed()
+        await self.writer.submit()
 
     async def before_tool(self) -> None:
         """Wait until every step so far is committed: a tool acts only on what replay would reproduce."""
         await self.writer.flush()
-
-    async def _committed(self) -> None:
-        """Commit behind the run, or wait for the commit when this run cannot write behind."""
-        if self.writer.write_behind:
-            self.writer.commit_soon()
-        else:
-            await self.writer.flush()
 
 
 async def session_watermark(conn: AsyncConnection[Any], run_id: str, session_id: str | None) -> None:

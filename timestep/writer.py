@@ -141,6 +141,17 @@ class RunWriter:
             "final_output": None if final_output_json is None else orjson.Fragment(final_output_json),
         }
 
+    async def submit(self, *, urgent: bool = False) -> None:
+        """Hand over what was just queued: writing behind, start its commit (at once when someone will soon
+        wait for it, else within ``COMMIT_DELAY_S``); otherwise wait until it is committed."""
+        if not self.write_behind:
+            await self.flush()
+        elif urgent:
+            self.commit_now()
+            await asyncio.sleep(0)  # lets the writer's task put the statement on the wire now
+        else:
+            self.commit_soon()
+
     def commit_soon(self) -> None:
         """Commit what is queued within ``COMMIT_DELAY_S``, or sooner when someone flushes; do not wait."""
         if self._timer is None and self._task is None:
