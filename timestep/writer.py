@@ -2,7 +2,7 @@
 
 Everything a run records (the tool calls its model asked for, tool outputs, usage, journal steps, the items
 its session appends) is queued here and committed by one writer task: all that is queued goes in one
-statement (``timestep_record_run_writes``, schema 0006), one transaction, one round trip. A write that
+statement (``timestep_record_run_writes``, schema 0009), one transaction, one round trip. A write that
 someone will soon wait for (a model response: the tool it asks for waits) starts its commit at once; any
 other waits up to ``COMMIT_DELAY_S`` for company. While a commit is under way the next writes queue up
 behind it, so the agent loop never waits on the store between its steps, and a turn costs one round trip.
@@ -40,7 +40,7 @@ COMMIT_DELAY_S = 0.002
 """How long a write may wait for company: a tool result waits for the session items and the model response
 of the next step, which usually follow within this time and then go in the same round trip."""
 
-_RECORD = b"SELECT timestep_record_run_writes(%b, %b::json)"  # a simple query: see timestep.store.literal
+_RECORD = b"SELECT timestep_record_run_writes(%b, %b::json, %b::json)"  # a simple query: see timestep.store.literal
 
 
 @dataclass
@@ -55,13 +55,14 @@ class _Writes:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
+    state: str | None = None  # the snapshot's state: an argument of its own, so that it is parsed once
     status: dict[str, Any] | None = None
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
 
     def to_json(self) -> bytes:
-        return orjson.dumps({name: part for name, part in vars(self).items() if part})
+        return orjson.dumps({name: part for name, part in vars(self).items() if part and name != "state"})
 
 
 class RunWriter:
@@ -134,8 +135,9 @@ class RunWriter:
         self._queued.snapshot = {
             "kind": "interrupted" if status == "interrupted" else "final", "language": snapshot.language,
             "sdk_version": snapshot.sdk_version, "schema_version": snapshot.schema_version,
-            "size_bytes": snapshot.size_bytes, "state": orjson.Fragment(snapshot.text), "session_id": session_id,
+            "size_bytes": snapshot.size_bytes, "session_id": session_id,
         }
+        self._queued.state = snapshot.text
         self._queued.status = {
             "status": status,
             "final_output": None if final_output_json is None else orjson.Fragment(final_output_json),
@@ -192,7 +194,7 @@ class RunWriter:
                 while self._queued:
                     self._check_owned()
                     writes, self._queued = self._queued, _Writes()
-                    await conn.execute(_RECORD % (run_id, literals.text(writes.to_json())))
+                    await conn.execute(_RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state)))
                     self._session_appends_committed += len(writes.sessions)
         except BaseException as exc:  # kept for flush(), which the run always awaits
             self._failure = exc

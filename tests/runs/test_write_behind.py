@@ -85,6 +85,20 @@ async def test_the_run_sees_its_own_session_items_and_everything_is_stored_when_
     assert usage == [(4,)]
 
 
+async def test_a_call_committed_together_with_its_output_is_stored_finished(store: Store) -> None:
+    """Without a journal nothing waits between a call and its tool: both can go in one commit."""
+
+    @function_tool
+    def step(n: int) -> str:
+        """Answer at once, well within the commit delay."""
+        return f"{AWKWARD} {n}"
+
+    result = await run_agent(three_steps(step), "go", store=store, durable=False)
+    calls = await fetch(store, "SELECT call_id, status, output, finished_at IS NOT NULL FROM timestep_tool_calls"
+                               " WHERE run_id = %s ORDER BY call_id", result.run_id)
+    assert calls == [(f"c{n}", "completed", f"{AWKWARD} {n}", True) for n in range(3)]
+
+
 class SlowModel(ScriptedModel):
     """A scripted model that takes 20 ms to answer and notes each request."""
 
