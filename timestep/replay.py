@@ -191,6 +191,9 @@ def _journaled_invoke(
         )
         return output
 
+    # Objects rather than the strings this module's annotations are: the SDK resolves them (get_type_hints)
+    # on every tool call to choose the context it passes, and evaluating strings costs more than the call.
+    on_invoke_tool.__annotations__ = {"context": ToolContext, "arguments": str, "return": Any}
     return on_invoke_tool
 
 
