@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from functools import cache
 
 
 def _proc_stat(pid: int) -> tuple[str, str] | None:
@@ -22,8 +23,14 @@ def _proc_stat(pid: int) -> tuple[str, str] | None:
 
 
 def current_owner() -> str:
-    stat = _proc_stat(os.getpid())
-    return f"{socket.gethostname()}:{os.getpid()}:{stat[1] if stat else '?'}"
+    return _owner_of(os.getpid())  # by pid: a forked child is an owner of its own
+
+
+@cache
+def _owner_of(pid: int) -> str:
+    """Read once per process: every run start asks, and reading /proc costs more than the rest of it."""
+    stat = _proc_stat(pid)
+    return f"{socket.gethostname()}:{pid}:{stat[1] if stat else '?'}"
 
 
 def owner_is_alive(owner: str | None) -> bool:
