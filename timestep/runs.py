@@ -297,24 +297,28 @@ async def execute(
             streamed = Runner.run_streamed(agent, input, **options)
             return TimestepStreamingResult(
                 streamed, run_id,
-                finish=lambda: _stopped(heartbeat, _finish(run, streamed)),
-                fail=lambda exc: _stopped(heartbeat, _fail(writer, exc)),
+                finish=lambda: _stopped(heartbeat, writer, _finish(run, streamed)),
+                fail=lambda exc: _stopped(heartbeat, writer, _fail(writer, exc)),
             )
         try:
             result = await Runner.run(agent, input, **options)
         except BaseException as exc:
-            await _stopped(heartbeat, _fail(writer, exc))
+            await _stopped(heartbeat, writer, _fail(writer, exc))
             raise
-        await _stopped(heartbeat, _finish(run, result))
+        await _stopped(heartbeat, writer, _finish(run, result))
         return TimestepRunResult(result, run_id)
     finally:
         current_run_writer.reset(writer_token)
         current_run_id.reset(token)
 
 
-async def _stopped(heartbeat: lease.Heartbeat, outcome: Awaitable[None]) -> None:
+async def _stopped(heartbeat: lease.Heartbeat, writer: RunWriter, outcome: Awaitable[None]) -> None:
+    """Stop renewing the lease, store the outcome, and give the writer's connection back."""
     await heartbeat.stop()
-    await outcome
+    try:
+        await outcome
+    finally:
+        await writer.close()
 
 
 async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> None:

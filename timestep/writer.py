@@ -27,6 +27,8 @@ from timestep.errors import LeaseLostError
 from timestep.store.literal import Literals
 
 if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
     from timestep.run_records import UsageRecord
     from timestep.snapshots import EncodedSnapshot
     from timestep.store import Store
@@ -39,6 +41,12 @@ current_run_writer: ContextVar[RunWriter | None] = ContextVar("timestep_current_
 COMMIT_DELAY_S = 0.002
 """How long a write may wait for company: a tool result waits for the session items and the model response
 of the next step, which usually follow within this time and then go in the same round trip."""
+
+LINGER_S = 0.02
+"""How long the writer keeps its connection after a commit. A run's next commit usually comes sooner, and
+checking a connection out of the pool and back for each commit costs the run about 50 us of Python each
+time; a run that waits on a slow model or tool gives it back meanwhile, so nested runs (a tool that runs an
+agent) do not run the pool dry."""
 
 _RECORD = b"SELECT timestep_record_run_writes(%b, %b::json, %b::json)"  # a simple query: see timestep.store.literal
 
@@ -82,6 +90,9 @@ class RunWriter:
         self._queued = _Writes()
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._conn: AsyncConnection[Any] | None = None  # kept between commits for LINGER_S
+        self._release_timer: asyncio.TimerHandle | None = None
+        self._releasing: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._session_appends = 0  # queued so far, and committed so far: reads of a session wait for the rest
         self._session_appends_committed = 0
@@ -165,6 +176,9 @@ class RunWriter:
             self._timer.cancel()
             self._timer = None
         if self._task is None and self._failure is None and self._queued:
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+                self._release_timer = None
             self._task = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def flush(self) -> None:
@@ -186,19 +200,42 @@ class RunWriter:
                 "recovered it after its lease expired; this attempt stops without writing"
             )
 
+    async def close(self) -> None:
+        """Give the connection back now that the run has stopped (after ``flush``, or on giving up)."""
+        if self._task is not None:
+            await asyncio.wait({self._task})  # its failure, if any, is flush()'s to raise
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.shield(self.store.release(conn))
+        if self._releasing is not None:
+            await asyncio.wait({self._releasing})
+
     async def _write_loop(self) -> None:
         try:
-            async with self.store.connection() as conn:
-                literals = Literals(conn)
-                run_id = literals.text(self.run_id)
-                while self._queued:
-                    self._check_owned()
-                    writes, self._queued = self._queued, _Writes()
-                    await conn.execute(_RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state)))
-                    self._session_appends_committed += len(writes.sessions)
+            if self._conn is None:
+                self._conn = await self.store.acquire()
+            conn = self._conn
+            literals = Literals(conn)
+            run_id = literals.text(self.run_id)
+            while self._queued:
+                self._check_owned()
+                writes, self._queued = self._queued, _Writes()
+                await conn.execute(_RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state)))
+                await self.store.make_durable()
+                self._session_appends_committed += len(writes.sessions)
         except BaseException as exc:  # kept for flush(), which the run always awaits
             self._failure = exc
         finally:
             self._task = None
-        if self._queued:  # queued while the connection went back to the pool
-            self.commit_soon()
+            if self._conn is not None:
+                self._release_timer = asyncio.get_running_loop().call_later(LINGER_S, self._release)
+
+    def _release(self) -> None:
+        """Give the connection back to the pool: no commit followed within ``LINGER_S``."""
+        self._release_timer = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._releasing = asyncio.get_running_loop().create_task(self.store.release(conn))

@@ -15,6 +15,7 @@ import pytest
 from agents import Agent, RunContextWrapper, function_tool
 
 from timestep import TimestepSession, run_agent
+from timestep.config import resolve_location
 from timestep.store import Store
 from timestep.testing import ScriptedModel
 
@@ -134,3 +135,30 @@ async def test_a_commit_that_fails_fails_the_run_before_another_tool_runs(store:
     assert done == ["model", "tool 0", "model"]  # the tool's commit failed during the next model call
     rows = await fetch(store, "SELECT status, error FROM timestep_runs")
     assert rows[0][0] == "failed" and "no_more" in rows[0][1]
+
+
+async def test_runs_nested_deeper_than_the_pool_share_its_one_connection(store: Store) -> None:
+    """The writer keeps its connection between quick commits, but never while a tool (here: another run)
+    waits on it for long, and gives it back the moment the run returns."""
+    lone = Store(resolve_location(str(store.location.value)), durability=store.durability, max_connections=1)
+
+    def nested(depth: int) -> Agent[Any]:
+        @function_tool
+        async def delegate() -> str:
+            """Run the next agent down."""
+            result = await run_agent(nested(depth + 1), "go", store=lone)
+            return str(result.final_output)
+
+        if depth == 3:
+            return Agent(name=f"level{depth}", model=ScriptedModel([[ScriptedModel.text("bottom")]]))
+        turns = [[ScriptedModel.tool_call("delegate", {}, call_id=f"d{depth}")], [ScriptedModel.text(f"up {depth}")]]
+        return Agent(name=f"level{depth}", model=ScriptedModel(turns), tools=[delegate])
+
+    async with lone:
+        result = await asyncio.wait_for(run_agent(nested(0), "go", store=lone), timeout=30)
+        async with asyncio.timeout(0.01):  # no connection left lingering with a finished run
+            async with lone.connection() as conn:
+                rows = await (await conn.execute(
+                    "SELECT agent_name, status FROM timestep_runs ORDER BY agent_name")).fetchall()
+    assert result.final_output == "up 0"
+    assert rows == [(f"level{d}", "completed") for d in range(4)]

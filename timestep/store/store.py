@@ -107,13 +107,35 @@ class Store:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
         """A pooled connection in autocommit mode, for raw SQL."""
+        conn = await self.acquire()
+        try:
+            yield conn
+        finally:
+            await self.release(conn)
+        await self.make_durable()
+
+    async def acquire(self) -> AsyncConnection[Any]:
+        """A pooled connection kept until ``release``: for a writer whose commits come in quick succession.
+        Call ``make_durable`` after each of its commits, as ``connection()`` does after each use."""
         pool = self._pool or (await self.open())._pool
         assert pool is not None
         try:
-            async with pool.connection() as conn:
-                yield conn
+            return await pool.getconn()
         except PoolTimeout as exc:
             raise DatabaseUnavailableError(f"no connection to {self!r} could be made: {exc}") from exc
+
+    async def release(self, conn: AsyncConnection[Any]) -> None:
+        """Give back a connection from ``acquire``; one that outlived its pool (the store closed) is closed."""
+        try:
+            if self._pool is not None:
+                await self._pool.putconn(conn)
+                return
+        except ValueError:  # it came from a pool this store closed since
+            pass
+        await conn.close()
+
+    async def make_durable(self) -> None:
+        """With ``durability="full"``, flush what the commits so far wrote to disk (see ``store.durability``)."""
         if self._flusher is not None:
             await asyncio.to_thread(self._flusher.flush)
 
