@@ -153,8 +153,7 @@ class Journal:
         self.writer.add_step("model_response", key, payload)
         self.recorder.note_response(response)
         self.model_steps[key] = orjson.loads(payload)
-        # a tool will wait for it: the store works on it meanwhile; a final answer goes with the run's outcome
-        await self.writer.submit(urgent=not _is_final_answer(response))
+        await self.writer.submit(urgent=True)  # a tool will wait for it: the store works on it meanwhile
 
     async def record_tool_result(self, call_id: str, output: object, sdk_error: bool) -> None:
         """Queue a tool's result and its tool-call row's output, to be committed in one transaction."""
@@ -165,14 +164,6 @@ class Journal:
     async def before_tool(self) -> None:
         """Wait until every step so far is committed: a tool acts only on what replay would reproduce."""
         await self.writer.flush()
-
-
-def _is_final_answer(response: ModelResponse) -> bool:
-    """Whether the response only speaks (messages, reasoning): then no tool runs on it."""
-    return all(getattr(item, "type", None) in _SPEECH for item in response.output)
-
-
-_SPEECH = frozenset({"message", "reasoning"})
 
 
 async def session_watermark(conn: AsyncConnection[Any], run_id: str, session_id: str | None) -> None:
