@@ -324,6 +324,7 @@ async def _stopped(heartbeat: lease.Heartbeat, writer: RunWriter, outcome: Await
 async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> None:
     """Commit the run's outcome with its last writes: pending calls and snapshot, or final output and snapshot."""
     writer = run.writer
+    writer.commit_now()  # what is queued goes to the store while the snapshot is encoded
     for item in result.new_items:
         if isinstance(item, ToolCallOutputItem | HandoffOutputItem):
             run.recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
