@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ def embedded_dir() -> Iterator[Path]:
         yield root / "store"
     finally:
         EmbeddedServer(root / "store", 1.0).stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +88,10 @@ os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")  # tests make no net
 # No test may touch the user's own default store: anything that falls back to it gets a throwaway one.
 os.environ["TIMESTEP_HOME"] = tempfile.mkdtemp(prefix="timestep-default-home-")
 os.environ.pop("TIMESTEP_DATABASE_URL", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the throwaway default store's server, if a test started it, and remove the directory."""
+    home = Path(os.environ["TIMESTEP_HOME"])
+    EmbeddedServer(home, 1.0).stop()
+    shutil.rmtree(home, ignore_errors=True)
