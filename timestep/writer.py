@@ -6,6 +6,8 @@ statement (``timestep_record_run_writes``, schema 0009), one transaction, one ro
 someone will soon wait for (a model response: the tool it asks for waits) starts its commit at once; any
 other waits up to ``COMMIT_DELAY_S`` for company. While a commit is under way the next writes queue up
 behind it, so the agent loop never waits on the store between its steps, and a turn costs one round trip.
+The writer keeps its pooled connection while commits follow each other closely (``LINGER_S``) and gives it
+back when the run stops (``close()``).
 
 Callers that must not go on before their writes are stored wait with ``flush()``: the journal before a tool
 runs (so a tool only ever acts on a model response that is stored), and the run before it is marked
