@@ -217,6 +217,9 @@ class RunWriter:
 
     async def _write_loop(self) -> None:
         try:
+            if self._conn is not None and not await self.store.still_usable(self._conn):
+                conn, self._conn = self._conn, None
+                await self.store.release(conn)  # the pool drops it and starts the server again if need be
             if self._conn is None:
                 self._conn = await self.store.acquire()
             conn = self._conn

@@ -8,15 +8,19 @@ of the run's session inside the run see the items it queued; what the run wrote 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from agents import Agent, RunContextWrapper, function_tool
 
-from timestep import TimestepSession, run_agent
+from timestep import TimestepSession, run_agent, writer
 from timestep.config import resolve_location
 from timestep.store import Store
+from timestep.store.embedded_server import EmbeddedServer
 from timestep.testing import ScriptedModel
 
 AWKWARD = "it's \\ 100% %b %s \u2028 '); DROP TABLE timestep_runs; -- 日本"
@@ -162,3 +166,31 @@ async def test_runs_nested_deeper_than_the_pool_share_its_one_connection(store: 
                     "SELECT agent_name, status FROM timestep_runs ORDER BY agent_name")).fetchall()
     assert result.final_output == "up 0"
     assert rows == [(f"level{d}", "completed") for d in range(4)]
+
+
+async def test_a_run_goes_on_when_the_embedded_server_dies_between_its_commits(
+    embedded_dir: Path, embedded_store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writer keeps its connection between commits; one whose server died is replaced, not used."""
+    monkeypatch.setattr(writer, "LINGER_S", 10.0)  # so that it surely still keeps it when the server is gone
+    killed: list[int] = []
+
+    @function_tool
+    async def step(n: int) -> str:
+        """Kill the embedded server during the second step and wait until it is gone."""
+        if n == 1:
+            pid = EmbeddedServer(embedded_dir, 1).status().pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            while EmbeddedServer(embedded_dir, 1).status().pid == pid:  # its lock goes with its sockets
+                await asyncio.sleep(0.01)
+            killed.append(pid)
+        return f"step {n}"
+
+    result = await run_agent(three_steps(step), "go", store=embedded_store)
+    assert killed and EmbeddedServer(embedded_dir, 1).status().pid not in (None, *killed)
+    calls = await fetch(embedded_store, "SELECT call_id, status, output FROM timestep_tool_calls WHERE run_id = %s"
+                                        " ORDER BY call_id", result.run_id)
+    assert calls == [(f"c{n}", "completed", f"step {n}") for n in range(3)]
+    run = await fetch(embedded_store, "SELECT status FROM timestep_runs WHERE run_id = %s", result.run_id)
+    assert run == [("completed",)]

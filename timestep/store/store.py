@@ -124,6 +124,14 @@ class Store:
         except PoolTimeout as exc:
             raise DatabaseUnavailableError(f"no connection to {self!r} could be made: {exc}") from exc
 
+    async def still_usable(self, conn: AsyncConnection[Any]) -> bool:
+        """Whether a kept connection still has its server, judged as the pool judges one it hands out."""
+        try:
+            await _check_connection(conn)
+        except psycopg.OperationalError:
+            return False
+        return True
+
     async def release(self, conn: AsyncConnection[Any]) -> None:
         """Give back a connection from ``acquire``; one that outlived its pool (the store closed) is closed."""
         try:
