@@ -181,20 +181,3 @@ async def list_tool_calls(conn: AsyncConnection[Any], run_id: str) -> list[ToolC
         (run_id,),
     )
     return [ToolCallRow(*row) for row in await cur.fetchall()]
-
-
-async def record_usage(conn: AsyncConnection[Any], run_id: str, records: Sequence[UsageRecord]) -> None:
-    if not records:
-        return
-    columns = list(zip(*(
-        (r.agent_name, r.provider, r.model, r.requests, r.input_tokens, r.output_tokens, r.cached_tokens,
-         r.reasoning_tokens, r.total_tokens) for r in records
-    ), strict=True))
-    await conn.execute(
-        "INSERT INTO timestep_usage (run_id, agent_name, provider, model, requests, input_tokens,"
-        " output_tokens, cached_tokens, reasoning_tokens, total_tokens)"
-        " SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::bigint[],"
-        " %s::bigint[], %s::bigint[], %s::bigint[])",
-        (run_id, *(list(c) for c in columns)),
-    )
-

@@ -14,6 +14,7 @@ from timestep.errors import PriceTableError
 from timestep.run_records import UsageRecord
 from timestep.store import Store
 from timestep.usage_cost import load_prices
+from timestep.writer import RunWriter
 
 
 def test_cost_counts_cached_input_once_and_reasoning_as_output() -> None:
@@ -67,9 +68,14 @@ async def seed_usage(store: Store) -> None:
         ("r2", "s2"): [UsageRecord("b", "ollama", "llama3.2", 1, 500, 50, 0, 0, 550)],
     }
     async with store.transaction() as conn:
-        for (run_id, session), records in rows.items():
+        for run_id, session in rows:
             await run_records.insert_run(conn, run_id, "a", session, None, "test")
-            await run_records.record_usage(conn, run_id, records)
+    for (run_id, _), records in rows.items():  # written as a run writes them
+        writer = RunWriter(store, run_id, "test", write_behind=False)
+        for record in records:
+            writer.add_usage(record)
+        await writer.flush()
+        await writer.close()
 
 
 async def test_usage_command(store: Store, store_location: str, tmp_path: Path) -> None:
