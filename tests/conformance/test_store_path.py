@@ -24,6 +24,7 @@ from conftest import JS_DIR, _node_env, _require_node
 from pyruntime import ROOT, SCENARIOS, _turns, build_graph, input_items, load_scenarios
 
 import timestep
+from tests.support.queries import fetch
 from timestep.run_state_store import RunStateStore
 from timestep.session import TimestepSession
 from timestep.store import Store
@@ -76,11 +77,6 @@ def python_resume(location: str, run_id: str, scenario: str, decisions: list[dic
     return dict(json.loads(proc.stdout.splitlines()[-1]))
 
 
-async def rows(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        return await (await conn.execute(sql, params)).fetchall()
-
-
 async def interrupt_in_python(store: Store, spec: dict[str, Any], session_id: str) -> tuple[str, Any]:
     """Run the scenario with ``timestep.run_agent`` to its interruption; the run id and its graph's start."""
     graph = build_graph(spec, ScriptedModel(_turns(spec["turns"]), id_prefix="scripted"))
@@ -123,7 +119,7 @@ async def assert_completed(
 ) -> None:
     """What the store must hold once the run finished in the other language."""
     final = final_text(spec)
-    [(status, owner, output, run_language)] = await rows(
+    [(status, owner, output, run_language)] = await fetch(
         store, "SELECT status, owner, final_output::text, language FROM timestep_runs WHERE run_id = %s", run_id
     )
     assert (status, owner, json.loads(output), run_language) == ("completed", None, final, language)
@@ -133,7 +129,7 @@ async def assert_completed(
     names = {i["call_id"]: i.get("tool_call") for t in spec["turns"] for i in t["items"] if "call_id" in i}
     found = {
         r[0]: r[1:]
-        for r in await rows(
+        for r in await fetch(
             store,
             "SELECT call_id, status, output, needs_approval, decision FROM timestep_tool_calls WHERE run_id = %s",
             run_id,
@@ -152,7 +148,7 @@ async def assert_completed(
             assert needs_approval == bool(tools[name]["needs_approval"])
 
     turns = spec["turns"] + spec["resume_turns"]
-    [totals] = await rows(
+    [totals] = await fetch(
         store,
         "SELECT sum(requests), sum(input_tokens), sum(output_tokens), sum(cached_tokens),"
         " sum(reasoning_tokens), sum(total_tokens) FROM timestep_usage WHERE run_id = %s",
@@ -169,7 +165,7 @@ async def assert_completed(
     ]
     assert [int(v) for v in totals] == expected
 
-    [(kind, snapshot_language)] = await rows(
+    [(kind, snapshot_language)] = await fetch(
         store, "SELECT kind, language FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1", run_id
     )
     assert kind == "final"
@@ -181,7 +177,7 @@ async def assert_completed(
     assert [i["call_id"] for i in items if i.get("type") == "function_call"] == calls_of(spec)
     assert Counter(i["call_id"] for i in items if i.get("type") == "function_call_output") == Counter(calls_of(spec))
     assert items[-1]["role"] == "assistant" and items[-1]["content"][0]["text"] == final
-    assert await rows(
+    assert await fetch(
         store,
         "SELECT count(*) FROM timestep_session_items WHERE session_id = %s AND run_id IS DISTINCT FROM %s",
         session_id,
@@ -222,12 +218,12 @@ async def test_typescript_run_resumes_in_python(case: str, store: Store, store_l
     run_id = started["run_id"]
     pending = {d["call_id"] for d in decisions}
     assert set(started["interruptions"]) == pending
-    assert await rows(store, "SELECT status, owner, language FROM timestep_runs WHERE run_id = %s", run_id) == [
+    assert await fetch(store, "SELECT status, owner, language FROM timestep_runs WHERE run_id = %s", run_id) == [
         ("interrupted", None, "typescript")
     ]
     assert sorted(
         r[0]
-        for r in await rows(
+        for r in await fetch(
             store,
             "SELECT call_id FROM timestep_tool_calls WHERE run_id = %s AND status = 'pending_approval'"
             " AND needs_approval",
@@ -244,17 +240,17 @@ async def test_typescript_run_resumes_in_python(case: str, store: Store, store_l
 
 async def _unchanged(store: Store, run_id: str) -> list[Any]:
     return [
-        await rows(
+        await fetch(
             store, "SELECT status, owner, error, updated_at, lease_until FROM timestep_runs WHERE run_id = %s", run_id
         ),
-        await rows(
+        await fetch(
             store,
             "SELECT call_id, status, decision, output FROM timestep_tool_calls WHERE run_id = %s ORDER BY call_id",
             run_id,
         ),
-        await rows(store, "SELECT id FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id", run_id),
-        await rows(store, "SELECT count(*) FROM timestep_usage WHERE run_id = %s", run_id),
-        await rows(store, "SELECT count(*) FROM timestep_session_items"),
+        await fetch(store, "SELECT id FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id", run_id),
+        await fetch(store, "SELECT count(*) FROM timestep_usage WHERE run_id = %s", run_id),
+        await fetch(store, "SELECT count(*) FROM timestep_session_items"),
     ]
 
 
@@ -302,7 +298,7 @@ async def test_a_failed_resume_gives_the_run_back_or_marks_it_failed(
     renamed.write_text(json.dumps({**spec, "start_agent": "other", "agents": [{**spec["agents"][0], "name": "other"}]}))
     code, outcome = store_run("resume", "--store", store_location, "--run", run_id, "--spec", str(renamed))
     assert code == 1 and outcome["status"] == "interrupted", outcome
-    assert await rows(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
+    assert await fetch(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
         ("interrupted", None)
     ]
 
@@ -310,7 +306,7 @@ async def test_a_failed_resume_gives_the_run_back_or_marks_it_failed(
     unscripted.write_text(json.dumps({**spec, "resume_turns": []}))
     code, outcome = store_run("resume", "--store", store_location, "--run", run_id, "--spec", str(unscripted))
     assert code == 1 and outcome["status"] == "failed", outcome
-    [(status, owner, error)] = await rows(
+    [(status, owner, error)] = await fetch(
         store, "SELECT status, owner, error FROM timestep_runs WHERE run_id = %s", run_id
     )
     assert (status, owner) == ("failed", None) and "ScriptedModel(resume) was called 1 times" in error
@@ -334,15 +330,15 @@ async def test_a_run_interrupted_again_in_typescript_finishes_in_python(store: S
 
     assert code == 0, outcome
     assert (outcome["status"], outcome["interruptions"]) == ("interrupted", ["call_close_1"])
-    assert await rows(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
+    assert await fetch(store, "SELECT status, owner FROM timestep_runs WHERE run_id = %s", run_id) == [
         ("interrupted", None)
     ]
-    assert await rows(
+    assert await fetch(
         store,
         "SELECT status, needs_approval FROM timestep_tool_calls WHERE run_id = %s AND call_id = 'call_close_1'",
         run_id,
     ) == [("pending_approval", True)]
-    assert await rows(
+    assert await fetch(
         store, "SELECT kind, language FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1", run_id
     ) == [("interrupted", "typescript")]
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.durable import chaos_app
+from tests.support.queries import fetch
 from timestep.session import TimestepSession
 from timestep.store import Store
 
@@ -61,11 +62,6 @@ class App:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait()
-
-
-async def fetch(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        return await (await conn.execute(sql, params)).fetchall()
 
 
 async def outcome(store: Store, run_id: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from openai.types.responses.response_reasoning_item import Summary
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from tests.runs.scenario import booking_turns, host
+from tests.support.queries import fetch
 from timestep import approve, consume_result, idempotency_key, recover, recover_orphaned_runs, resume_run, run_agent
 from timestep.errors import AlreadyResumingError, LeaseLostError, RecoveryRefusedError, RunNotResumableError
 from timestep.journal import (
@@ -89,11 +90,6 @@ def dead_owner() -> str:
     child = subprocess.Popen(["true"])
     child.wait()
     return f"{socket.gethostname()}:{child.pid}:1"
-
-
-async def fetch(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        return await (await conn.execute(sql, params)).fetchall()
 
 
 async def die(store: Store, run_id: str, owner: str | None = None, lease: str = "now() + interval '1 hour'") -> None:

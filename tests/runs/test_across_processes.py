@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.runs.scenario import host
+from tests.support.queries import fetch
 from timestep import approve, resume_run
 from timestep.errors import RunNotResumableError
 from timestep.session import TimestepSession
@@ -45,11 +46,6 @@ def kill_after(command: str, location: str, *args: str, seconds: float, delay: f
     process.wait()
 
 
-async def rows(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        return await (await conn.execute(sql, params)).fetchall()
-
-
 async def test_interrupt_approve_resume_in_three_processes(store_location: str, store: Store) -> None:
     started = app("start", store_location)
     assert started["interruptions"] == ["book"]
@@ -57,20 +53,20 @@ async def test_interrupt_approve_resume_in_three_processes(store_location: str, 
     resumed = app("resume", store_location, started["run_id"])
     assert resumed["final_output"] == "Booked for two at 19:00."
     assert resumed["executed"] == [["book", {"party": 2, "when": "19:00"}]]
-    assert await rows(store, "SELECT status FROM timestep_runs") == [("completed",)]
+    assert await fetch(store, "SELECT status FROM timestep_runs") == [("completed",)]
     items = await TimestepSession("app", store=store).get_items()
     assert [i.get("call_id") for i in items if i.get("type") == "function_call_output"] == ["w1", "b1"]
 
 
 async def assert_consistent(store: Store) -> None:
     """Whatever the moment of death, the store holds no contradiction."""
-    for status, owner in await rows(store, "SELECT status, owner FROM timestep_runs"):
+    for status, owner in await fetch(store, "SELECT status, owner FROM timestep_runs"):
         assert status in ("running", "interrupted", "completed")
         if status == "interrupted":
             assert owner is None
     finished_without_output = "SELECT run_id FROM timestep_tool_calls WHERE status = 'completed' AND output IS NULL"
-    assert await rows(store, finished_without_output) == []
-    interrupted_without_snapshot = await rows(
+    assert await fetch(store, finished_without_output) == []
+    interrupted_without_snapshot = await fetch(
         store, "SELECT r.run_id FROM timestep_runs r WHERE r.status = 'interrupted' AND NOT EXISTS"
                " (SELECT 1 FROM timestep_run_snapshots s WHERE s.run_id = r.run_id AND s.kind = 'interrupted')")
     assert interrupted_without_snapshot == []
@@ -86,7 +82,7 @@ async def test_killed_at_random_points_the_store_stays_consistent_and_resumable(
             await conn.execute("TRUNCATE timestep_runs, timestep_sessions CASCADE")
         kill_after("start", location, seconds=rng.uniform(0.0, 0.6), delay=0.15)
         await assert_consistent(embedded_store)
-        found = await rows(embedded_store, "SELECT run_id, status FROM timestep_runs")
+        found = await fetch(embedded_store, "SELECT run_id, status FROM timestep_runs")
         if not found:
             continue  # killed before the run was stored
         run_id, status = found[0]
@@ -102,7 +98,7 @@ async def test_killed_at_random_points_the_store_stays_consistent_and_resumable(
         await approve(run_id, store=embedded_store)
         kill_after("resume", location, run_id, seconds=rng.uniform(0.0, 0.5), delay=0.15)
         await assert_consistent(embedded_store)
-        if (await rows(embedded_store, "SELECT status FROM timestep_runs"))[0][0] != "completed":
+        if (await fetch(embedded_store, "SELECT status FROM timestep_runs"))[0][0] != "completed":
             resumed = app("resume", location, run_id)  # a dead resumer's claim is taken over
             assert resumed["final_output"] == "Booked for two at 19:00."
-        assert await rows(embedded_store, "SELECT status FROM timestep_runs") == [("completed",)]
+        assert await fetch(embedded_store, "SELECT status FROM timestep_runs") == [("completed",)]

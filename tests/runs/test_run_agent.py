@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import orjson
 import pytest
 from agents import Agent
 
 from tests.runs.scenario import EXECUTED, booking_turns, host
+from tests.support.queries import fetch
 from timestep import approve, consume_result, reject, resume_run, run_agent
 from timestep.errors import (
     AlreadyDecidedError,
@@ -27,12 +27,6 @@ from timestep.testing import ScriptedModel
 @pytest.fixture(autouse=True)
 def clear_executed() -> None:
     EXECUTED.clear()
-
-
-async def fetch(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        cur = await conn.execute(sql, params)
-        return await cur.fetchall()
 
 
 async def run_status(store: Store, run_id: str) -> str:

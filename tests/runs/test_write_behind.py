@@ -17,6 +17,7 @@ import orjson
 import pytest
 from agents import Agent, RunContextWrapper, function_tool
 
+from tests.support.queries import fetch
 from timestep import TimestepSession, run_agent, writer
 from timestep.config import resolve_location
 from timestep.store import Store
@@ -24,11 +25,6 @@ from timestep.store.embedded_server import EmbeddedServer
 from timestep.testing import ScriptedModel
 
 AWKWARD = "it's \\ 100% %b %s \u2028 '); DROP TABLE timestep_runs; -- 日本"
-
-
-async def fetch(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with store.connection() as conn:
-        return await (await conn.execute(sql, params)).fetchall()
 
 
 def three_steps(tool: Any) -> Agent[Any]:
