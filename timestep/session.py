@@ -33,7 +33,7 @@ import orjson
 
 from timestep.errors import SessionItemError
 from timestep.store import Store, resolve_store
-from timestep.store.literal import Literals
+from timestep.store.literal import Literals, simple_query
 from timestep.writer import RunWriter, current_run_writer
 
 if TYPE_CHECKING:
@@ -153,11 +153,11 @@ class TimestepSession:
         async with self.store.connection() as conn:
             literals = Literals(conn)
             count = b"NULL" if limit is None or limit < 0 else literals.integer(limit)
-            cur = await conn.execute(_GET_LAST % (literals.text(self.session_id), count))
-            row = await cur.fetchone()
-        if row is None or row[0] is None:
+            result = await simple_query(conn, _GET_LAST % (literals.text(self.session_id), count))
+        items = result.get_value(0, 0) if result is not None and result.ntuples else None
+        if items is None:
             return []
-        return cast("list[TResponseInputItem]", orjson.loads(row[0]))
+        return cast("list[TResponseInputItem]", orjson.loads(items))
 
     async def add_items(self, items: list[TResponseInputItem], *, operation_id: str | None = None) -> None:
         """Append ``items`` in one atomic write.
@@ -227,7 +227,7 @@ class TimestepSession:
     async def _append(self, encoded: list[str], operation_id: str | None) -> None:
         async with self.store.connection() as conn:
             literals = Literals(conn)
-            await conn.execute(_ADD_ITEMS % (
+            await simple_query(conn, _ADD_ITEMS % (
                 literals.text(self.session_id), literals.text(operation_id), literals.text(current_run_id.get()),
                 literals.json_array(encoded),
             ))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from timestep.errors import LeaseLostError
-from timestep.store.literal import Literals
+from timestep.store.literal import Literals, simple_query
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -228,7 +228,8 @@ class RunWriter:
             while self._queued:
                 self._check_owned()
                 writes, self._queued = self._queued, _Writes()
-                await conn.execute(_RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state)))
+                statement = _RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state))
+                await simple_query(conn, statement)
                 await self.store.make_durable()
                 self._session_appends_committed += len(writes.sessions)
         except BaseException as exc:  # kept for flush(), which the run always awaits
