@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from timestep.errors import LeaseLostError
-from timestep.store.literal import Literals, simple_query
+from timestep.store.literal import Literals, send_simple_query, simple_query_result
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -98,6 +98,7 @@ class RunWriter:
         self._failure: BaseException | None = None
         self._session_appends = 0  # queued so far, and committed so far: reads of a session wait for the rest
         self._session_appends_committed = 0
+        self._sending_session_appends = 0  # in the commit under way
 
     def add_run(
         self, agent_name: str, session_id: str | None, input_json: str | None, lease_seconds: float, *,
@@ -162,8 +163,8 @@ class RunWriter:
         if not self.write_behind:
             await self.flush()
         elif urgent:
-            self.commit_now()
-            await asyncio.sleep(0)  # lets the writer's task put the statement on the wire now
+            if not self.commit_now():
+                await asyncio.sleep(0)  # lets the writer's task connect and put the statement on the wire now
         else:
             self.commit_soon()
 
@@ -172,16 +173,27 @@ class RunWriter:
         if self._timer is None and self._task is None:
             self._timer = asyncio.get_running_loop().call_later(COMMIT_DELAY_S, self.commit_now)
 
-    def commit_now(self) -> None:
-        """Start committing what is queued at once, without waiting for it."""
+    def commit_now(self) -> bool:
+        """Start committing what is queued at once, without waiting for it; True when the statement is on
+        the wire already (on the connection kept from the last commit), False when the writer's task has yet
+        to connect."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._task is None and self._failure is None and self._queued:
-            if self._release_timer is not None:
-                self._release_timer.cancel()
-                self._release_timer = None
-            self._task = asyncio.get_running_loop().create_task(self._write_loop())
+        if self._task is not None or self._failure is not None or not self._queued:
+            return False
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        sent = self._conn is not None and not self.lost and self.store.still_usable(self._conn)
+        if sent:
+            try:
+                self._send()
+            except Exception as exc:  # kept for flush(), as the writer's task keeps its failures
+                self._failure = exc
+                return False
+        self._task = asyncio.get_running_loop().create_task(self._write_loop(sent))
+        return sent
 
     async def flush(self) -> None:
         """Wait until everything queued is committed; raise what a commit failed with."""
@@ -215,29 +227,46 @@ class RunWriter:
         if self._releasing is not None:
             await asyncio.wait({self._releasing})
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, sent: bool) -> None:
+        """Wait for the commit under way (or connect and start one), then commit what queued up meanwhile."""
         try:
-            if self._conn is not None and not await self.store.still_usable(self._conn):
-                conn, self._conn = self._conn, None
-                await self.store.release(conn)  # the pool drops it and starts the server again if need be
-            if self._conn is None:
-                self._conn = await self.store.acquire()
-            conn = self._conn
-            literals = Literals(conn)
-            run_id = literals.text(self.run_id)
-            while self._queued:
-                self._check_owned()
-                writes, self._queued = self._queued, _Writes()
-                statement = _RECORD % (run_id, literals.text(writes.to_json()), literals.text(writes.state))
-                await simple_query(conn, statement)
+            if not sent:
+                await self._connect()
+                self._send()
+            assert self._conn is not None
+            while True:
+                await simple_query_result(self._conn)
                 await self.store.make_durable()
-                self._session_appends_committed += len(writes.sessions)
+                self._session_appends_committed += self._sending_session_appends
+                if not self._queued:
+                    break
+                self._send()
         except BaseException as exc:  # kept for flush(), which the run always awaits
             self._failure = exc
         finally:
             self._task = None
             if self._conn is not None:
                 self._release_timer = asyncio.get_running_loop().call_later(LINGER_S, self._release)
+
+    async def _connect(self) -> None:
+        """Have a connection with a server: the kept one, unless its server died, else one from the pool."""
+        if self._conn is not None and not self.store.still_usable(self._conn):
+            conn, self._conn = self._conn, None
+            await conn.close()
+            await self.store.release(conn)  # the pool drops it and starts the server again if need be
+        if self._conn is None:
+            self._conn = await self.store.acquire()
+
+    def _send(self) -> None:
+        """Send everything queued as one statement on the writer's connection."""
+        self._check_owned()
+        assert self._conn is not None
+        literals, writes = Literals(self._conn), self._queued
+        send_simple_query(self._conn, _RECORD % (
+            literals.text(self.run_id), literals.text(writes.to_json()), literals.text(writes.state)
+        ))
+        self._queued = _Writes()
+        self._sending_session_appends = len(writes.sessions)
 
     def _release(self) -> None:
         """Give the connection back to the pool: no commit followed within ``LINGER_S``."""

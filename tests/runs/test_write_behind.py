@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from agents import Agent, RunContextWrapper, function_tool
 
@@ -135,6 +136,34 @@ async def test_a_commit_that_fails_fails_the_run_before_another_tool_runs(store:
     assert done == ["model", "tool 0", "model"]  # the tool's commit failed during the next model call
     rows = await fetch(store, "SELECT status, error FROM timestep_runs")
     assert rows[0][0] == "failed" and "no_more" in rows[0][1]
+
+
+async def test_a_statement_that_cannot_be_sent_fails_the_run_before_another_tool_runs(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit starts on the wire from ``commit_now`` itself when the writer keeps a connection; a send that
+    fails there is kept and raised like a failed commit."""
+    done: list[str] = []
+    send = writer.send_simple_query
+
+    def send_until_broken(conn: Any, statement: bytes) -> None:
+        if "tool 0" in done:
+            raise psycopg.OperationalError("the socket broke (injected)")
+        send(conn, statement)
+
+    monkeypatch.setattr(writer, "send_simple_query", send_until_broken)
+
+    @function_tool
+    def step(n: int) -> str:
+        """One step of work."""
+        done.append(f"tool {n}")
+        return "done"
+
+    with pytest.raises(psycopg.OperationalError, match="injected"):
+        await run_agent(three_steps(step), "go", store=store)
+    assert done == ["tool 0"]
+    rows = await fetch(store, "SELECT status, error FROM timestep_runs")
+    assert rows[0][0] == "failed" and "injected" in rows[0][1]
 
 
 async def test_runs_nested_deeper_than_the_pool_share_its_one_connection(store: Store) -> None:

@@ -22,7 +22,7 @@ from psycopg.errors import error_from_result
 from psycopg.pq import Escaping, ExecStatus
 from psycopg.pq.abc import PGresult
 
-__all__ = ["Literals", "simple_query"]
+__all__ = ["Literals", "send_simple_query", "simple_query", "simple_query_result"]
 
 
 class Literals:
@@ -49,8 +49,19 @@ class Literals:
 async def simple_query(conn: AsyncConnection[Any], statement: bytes) -> PGresult | None:
     """Run ``statement`` (values already in it) on ``conn``, which the caller alone is using; return its last
     result, or raise the error the server answered with, as psycopg would."""
+    send_simple_query(conn, statement)
+    return await simple_query_result(conn)
+
+
+def send_simple_query(conn: AsyncConnection[Any], statement: bytes) -> None:
+    """Put ``statement`` on the wire (as much as the socket takes) without waiting; ``simple_query_result``
+    sends the rest and waits for the answer."""
+    conn.pgconn.send_query(statement)
+
+
+async def simple_query_result(conn: AsyncConnection[Any]) -> PGresult | None:
+    """The answer to the statement ``send_simple_query`` sent: its last result, or the server's error raised."""
     pgconn = conn.pgconn
-    pgconn.send_query(statement)
     while pgconn.flush():  # a large statement fills the socket's buffer: wait until it drains
         await _socket_ready(pgconn.socket, writable=True)
         pgconn.consume_input()

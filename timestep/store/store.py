@@ -124,13 +124,10 @@ class Store:
         except PoolTimeout as exc:
             raise DatabaseUnavailableError(f"no connection to {self!r} could be made: {exc}") from exc
 
-    async def still_usable(self, conn: AsyncConnection[Any]) -> bool:
+    @staticmethod
+    def still_usable(conn: AsyncConnection[Any]) -> bool:
         """Whether a kept connection still has its server, judged as the pool judges one it hands out."""
-        try:
-            await _check_connection(conn)
-        except psycopg.OperationalError:
-            return False
-        return True
+        return _has_server(conn)
 
     async def release(self, conn: AsyncConnection[Any]) -> None:
         """Give back a connection from ``acquire``; one that outlived its pool (the store closed) is closed."""
@@ -219,25 +216,30 @@ class Store:
 
 
 async def _check_connection(conn: AsyncConnection[Any]) -> None:
-    """Discard a pooled connection whose server went away, without a round trip.
+    """The pool's check: discard a connection whose server went away, without a round trip."""
+    if not _has_server(conn):
+        await conn.close()  # a closed connection is dropped by the pool rather than handed out again
+        raise psycopg.OperationalError("the server closed the connection")
 
-    An idle connection whose socket reads as end-of-file (or reset) lost its server. Readable data is not
-    enough to tell: PGLite may leave a notice behind, which psycopg reads with the next result.
+
+def _has_server(conn: AsyncConnection[Any]) -> bool:
+    """Whether an idle connection still has its server: its socket does not read as end-of-file (or reset).
+
+    Readable data is not enough to tell: PGLite may leave a notice behind, which libpq reads with the next
+    result.
     """
     if conn.closed or conn.broken:
-        raise psycopg.OperationalError("connection closed")
+        return False
     readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            try:
-                peeked = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return
-            except OSError:
-                peeked = b""
-        if not peeked:
-            await conn.close()  # a closed connection is dropped by the pool rather than handed out again
-            raise psycopg.OperationalError("server closed the connection")
+    if not readable:
+        return True
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        try:
+            return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
 
 
 def open_store(
