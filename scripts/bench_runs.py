@@ -2,8 +2,9 @@
 
 1. A 20-turn run, one tool call per turn, zero-latency scripted model: ``run_agent`` recording everything
    on the embedded store (without a session, and with a ``TimestepSession``), against ``Runner.run`` with
-   the SDK's ``SQLiteSession``, against ``Runner.run`` with no session. Target: ``run_agent`` <= 1.3x no
-   session.
+   the SDK's ``SQLiteSession``, against ``Runner.run`` with no session. Targets: ``run_agent`` <= 1.3x no
+   session; ``run_agent`` + ``TimestepSession`` <= ``Runner.run`` + ``SQLiteSession``, the alternative of a
+   user who keeps a conversation.
 2. ``RunStateStore.save`` + ``load`` of a 200-item state (database snapshots on the embedded store) against
    the SDK's own ``to_string`` + ``from_string`` alone. Target: <= 1.2x.
 
@@ -105,9 +106,14 @@ async def state_round_trip(store: Store, repeats: int) -> list[tuple[str, float]
     ], repeats)
 
 
-def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bool, judged: int = 1) -> str:
-    """The rows with their ratio to the first; the last ``judged`` rows are held against ``target``."""
+Target = tuple[str, "float | str"]
+"""A row held to a bound: at most this ratio to the first row, or at most the time of the row so named."""
+
+
+def table(title: str, rows: list[tuple[str, float]], targets: list[Target], markdown: bool) -> str:
+    """The rows with their ratio to the first, and whether each target is met."""
     base = rows[0][1]
+    times = dict(rows)
     lines = [f"### {title}" if markdown else title, ""]
     if markdown:
         lines += ["| | median ms | ratio |", "|---|---:|---:|"]
@@ -115,9 +121,12 @@ def table(title: str, rows: list[tuple[str, float]], target: float, markdown: bo
         ratio = ms / base
         lines.append(f"| {name} | {ms:.2f} | {ratio:.2f}x |" if markdown else f"  {name:45} {ms:8.2f} ms {ratio:5.2f}x")
     lines.append("")
-    for name, ms in rows[-judged:]:
-        ratio = ms / base
-        lines.append(f"target <= {target}x, {name}: {'met' if ratio <= target else 'NOT met'} ({ratio:.2f}x)")
+    for name, bound in targets:
+        ratio = times[name] / base
+        limit = times[bound] / base if isinstance(bound, str) else bound
+        against = f"<= {bound} ({limit:.2f}x)" if isinstance(bound, str) else f"<= {bound}x"
+        verdict = "met" if ratio <= limit else "NOT met"
+        lines.append(f"target {name} {against}: {verdict} ({ratio:.2f}x)")
     lines.append("")
     return "\n".join(lines)
 
@@ -134,8 +143,12 @@ async def main() -> None:
             states = await state_round_trip(store, repeats)
         assert store.server is not None
         store.server.stop()
-    print(table(f"{TURNS}-turn run, one tool call per turn, zero-latency model", runs, 1.3, args.markdown, judged=2))
-    print(table("RunState of 200 items: save + load", states, 1.2, args.markdown))
+    print(table(f"{TURNS}-turn run, one tool call per turn, zero-latency model", runs, [
+        ("run_agent, everything recorded (embedded)", 1.3),
+        ("run_agent + TimestepSession (embedded)", "Runner.run + SQLiteSession"),
+    ], args.markdown))
+    state_target: Target = ("RunStateStore.save + load (embedded)", 1.2)
+    print(table("RunState of 200 items: save + load", states, [state_target], args.markdown))
 
 
 if __name__ == "__main__":
