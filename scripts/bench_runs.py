@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +106,11 @@ async def state_round_trip(store: Store, repeats: int) -> list[tuple[str, float]
     ], repeats)
 
 
-Target = tuple[str, "float | str"]
+Target = tuple[str, float | str]
 """A row held to a bound: at most this ratio to the first row, or at most the time of the row so named."""
 
 
-def table(title: str, rows: list[tuple[str, float]], targets: list[Target], markdown: bool) -> str:
+def table(title: str, rows: list[tuple[str, float]], targets: Sequence[Target], markdown: bool) -> str:
     """The rows with their ratio to the first, and whether each target is met."""
     base = rows[0][1]
     times = dict(rows)
@@ -147,7 +147,7 @@ async def main() -> None:
         ("run_agent, everything recorded (embedded)", 1.3),
         ("run_agent + TimestepSession (embedded)", "Runner.run + SQLiteSession"),
     ], args.markdown))
-    state_target: Target = ("RunStateStore.save + load (embedded)", 1.2)
+    state_target = ("RunStateStore.save + load (embedded)", 1.2)
     print(table("RunState of 200 items: save + load", states, [state_target], args.markdown))
 
 
