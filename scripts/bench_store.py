@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -44,6 +45,8 @@ from timestep.store.embedded_server import EmbeddedServer  # noqa: E402
 
 TARGET_RUNNING_S = 0.1
 TARGET_EXISTING_S = 1.0
+TARGET_STEADY_RSS_MIB = 250
+TARGET_CREATION_PEAK_MIB = 500
 ITEM_BYTES = 250
 DOC_BYTES = 100 * 1024
 READ_LIMIT = 100
@@ -385,13 +388,15 @@ def pg_url(root: Path) -> str:
     return f"postgresql://postgres@/postgres?host={root / 'socket'}"
 
 
-def startup_embedded(base: Path, runs: int) -> dict[str, Startup]:
+def startup_embedded(base: Path, runs: int, creation_peaks: list[float]) -> dict[str, Startup]:
+    """Start-up figures; appends to ``creation_peaks`` the peak memory of each new data directory's creation."""
     out: dict[str, Startup] = {}
     cold = []
     for n in range(runs):
         data_dir = base / f"cold-{n}"
         cold.append(spawn_first_query("store", str(data_dir)))
         EmbeddedServer(data_dir, 30.0).stop()
+        creation_peaks.extend(creation_peak_mib(data_dir / "server.log"))
         shutil.rmtree(data_dir, ignore_errors=True)
     out["cold"] = median_startup(cold)
 
@@ -498,6 +503,29 @@ def postgres_pss_kib(server: PostgresServer) -> int | None:
     return total
 
 
+def process_tree_rss_kib(pid: int) -> int | None:
+    """Resident memory of a process and its children (the embedded server and its front process)."""
+    total = proc_status_kib(pid, "VmRSS")
+    if total is None:
+        return None
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                total += proc_status_kib(int(entry.name), "VmRSS") or 0
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def creation_peak_mib(log: Path) -> list[float]:
+    """The server's own account of creating a data directory: the creating process's peak plus its own."""
+    peaks = []
+    for line in log.read_text(errors="replace").splitlines():
+        if match := re.search(r"peak resident memory (\d+) MiB in the creating process, (\d+) MiB", line):
+            peaks.append(float(match.group(1)) + float(match.group(2)))
+    return peaks
+
+
 def dir_size_mib(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
@@ -602,15 +630,16 @@ throughput(embedded_dir, pg, base / "bench.sqlite", budgets, rounds)
         )
         embedded.ensure_running()
         pid = embedded.status().pid
-        rss = proc_status_kib(pid, "VmRSS") if pid else None
+        rss = process_tree_rss_kib(pid) if pid else None
         hwm = proc_status_kib(pid, "VmHWM") if pid else None
         pg_pss = postgres_pss_kib(pg) if pg is not None else None
         data_mib = dir_size_mib(embedded.pgdata)
         flush = flush_cost(embedded.data_dir, 50)
         embedded.stop()
 
+        creation_peaks: list[float] = []
         startup: dict[str, dict[str, Startup]] = {
-            "embedded": startup_embedded(base / "startup-embedded", runs)
+            "embedded": startup_embedded(base / "startup-embedded", runs, creation_peaks)
         }
         if pg is not None:
             startup["PostgreSQL server"] = startup_postgres(pg, base, runs)
@@ -679,9 +708,13 @@ throughput(embedded_dir, pg, base / "bench.sqlite", budgets, rounds)
               f"{running.in_script - running.imports:.3f} s.")
 
     with section("Memory and size after the workload", md):
+        steady = f"{rss / 1024:.0f} MiB ({verdict(rss / 1024, TARGET_STEADY_RSS_MIB)})" if rss else "n/a"
+        peak = max(creation_peaks, default=None)
         rows = [
-            ["embedded server (Node + PGLite) RSS", f"{rss / 1024:.0f} MiB" if rss else "n/a"],
-            ["embedded server peak RSS (VmHWM)", f"{hwm / 1024:.0f} MiB" if hwm else "n/a"],
+            [f"embedded server (Node + PGLite + front process) RSS, target <= {TARGET_STEADY_RSS_MIB} MiB", steady],
+            ["embedded server peak RSS (VmHWM, server process)", f"{hwm / 1024:.0f} MiB" if hwm else "n/a"],
+            [f"peak while creating a data directory, target <= {TARGET_CREATION_PEAK_MIB} MiB",
+             f"{peak:.0f} MiB ({verdict(peak, TARGET_CREATION_PEAK_MIB)})" if peak else "n/a"],
             ["embedded data directory (pgdata)", f"{data_mib:.0f} MiB"],
         ]
         if pg_pss is not None:

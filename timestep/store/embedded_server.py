@@ -49,6 +49,7 @@ class EmbeddedServer:
 
     data_dir: Path
     idle_timeout_s: float
+    max_clients: int = 256
 
     @property
     def pgdata(self) -> Path:
@@ -178,7 +179,14 @@ class EmbeddedServer:
             self.socket_path.unlink()  # left by a server that was killed; we hold the lock
         with open(self.log_path, "ab") as log:
             process = subprocess.Popen(
-                [node, str(launcher), str(self.pgdata), str(self.socket_path), str(int(self.idle_timeout_s * 1000))],
+                [
+                    node,
+                    str(launcher),
+                    str(self.pgdata),
+                    str(self.socket_path),
+                    str(int(self.idle_timeout_s * 1000)),
+                    str(self.max_clients),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

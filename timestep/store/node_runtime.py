@@ -1,9 +1,9 @@
 """Node.js and the pinned npm packages that run the embedded PGLite engine.
 
 The packages live in a per-user cache folder named after the hash of the files that define them
-(``package.json``, ``package-lock.json``, ``launcher.mjs``), so upgrades never mix versions and several
+(``package.json``, ``package-lock.json`` and the server's scripts), so upgrades never mix versions and several
 checkouts or virtualenvs share one install. They are installed by ``timestep setup`` (``make`` runs it),
-never implicitly on first use.
+never implicitly on first use, together with the template that new data directories are copied from.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from timestep.errors import NodeNotFoundError, NodePackagesMissingError
 
 MIN_NODE_MAJOR = 18
 PACKAGE_SOURCE = Path(__file__).with_name("node")
-PACKAGE_FILES = ("package.json", "package-lock.json", "launcher.mjs")
+PACKAGE_FILES = ("package.json", "package-lock.json", *sorted(p.name for p in PACKAGE_SOURCE.glob("*.mjs")))
 _COMPLETE_MARKER = ".installed"
 
 
@@ -106,6 +106,14 @@ def install_packages() -> Path:
             raise NodePackagesMissingError(
                 f"`npm ci` failed in {staging} (exit {result.returncode}):\n{result.stderr.strip()}\n"
                 "Check that the npm registry is reachable, then run `timestep setup` again."
+            )
+        result = subprocess.run(
+            [node, "database.mjs", "template", "template.tar.gz"], cwd=staging, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise NodePackagesMissingError(
+                f"making the data directory template failed in {staging} (exit {result.returncode}):\n"
+                f"{result.stderr.strip()}\nRun `timestep setup` again; if it fails again, report it."
             )
         (staging / _COMPLETE_MARKER).write_text(package_hash())
         try:

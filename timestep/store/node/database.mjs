@@ -1,0 +1,85 @@
+// PGLite's files: opening a data directory, creating one, and the template new ones are copied from.
+//
+// Creating a data directory the usual way runs initdb in a second and third WebAssembly instance beside
+// the server's own, which keeps about 800 MiB resident. Instead, `timestep setup` runs initdb once into a
+// template archive, and a new data directory is unpacked from it in a short-lived child process (about
+// 330 MiB at its peak), under a temporary name that becomes `pgdata/` only once it is complete.
+//
+// Usage: node database.mjs template OUT.tar.gz      (run by `timestep setup`)
+//        node database.mjs create DIR [TEMPLATE]      (run by launcher.mjs)
+
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+
+export const TEMPLATE = fileURLToPath(new URL('./template.tar.gz', import.meta.url))
+
+// 16 MB of shared buffers instead of 128 MB: the same speed on timestep's workloads, 130 MiB less resident.
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']
+
+/** A data directory the caller must refuse: it holds files, but not a PostgreSQL cluster. */
+export class NotAClusterError extends Error {}
+
+export function openDatabase(pgdata) {
+  return PGlite.create({ dataDir: pgdata, startParams: START_PARAMS })
+}
+
+/** Creates `pgdata` if it does not exist yet; refuses a directory that holds something else. */
+export function ensureDataDirectory(pgdata) {
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return
+  if (fs.existsSync(pgdata)) {
+    if (fs.readdirSync(pgdata).length) {
+      throw new NotAClusterError(`${pgdata} holds files but no PostgreSQL cluster (no PG_VERSION)`)
+    }
+    fs.rmdirSync(pgdata)
+  }
+  const parent = path.dirname(pgdata)
+  for (const name of fs.readdirSync(parent)) {
+    if (name.startsWith(`${path.basename(pgdata)}.new-`)) fs.rmSync(path.join(parent, name), { recursive: true, force: true })
+  }
+  const staging = fs.mkdtempSync(`${pgdata}.new-`)
+  const args = [fileURLToPath(import.meta.url), 'create', staging]
+  if (fs.existsSync(TEMPLATE)) args.push(TEMPLATE)
+  const child = spawnSync(process.execPath, args, { stdio: 'inherit' })
+  if (child.status !== 0) {
+    fs.rmSync(staging, { recursive: true, force: true })
+    throw new Error(`creating the data directory failed (exit ${child.status ?? child.signal})`)
+  }
+  fs.renameSync(staging, pgdata)
+  fsyncDirectory(parent)
+}
+
+function fsyncDirectory(directory) {
+  const fd = fs.openSync(directory, 'r')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+async function createFromTemplate(directory, template) {
+  const loadDataDir = template ? new Blob([fs.readFileSync(template)]) : undefined
+  const db = await PGlite.create({ dataDir: directory, loadDataDir, startParams: START_PARAMS })
+  await db.close()
+}
+
+async function makeTemplate(out) {
+  const db = await PGlite.create({ startParams: START_PARAMS })
+  const archive = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer())
+  await db.close()
+  fs.writeFileSync(`${out}.tmp`, archive)
+  fs.renameSync(`${out}.tmp`, out)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [command, target, template] = process.argv.slice(2)
+  if (command === 'template') await makeTemplate(target)
+  else if (command === 'create') await createFromTemplate(target, template)
+  else {
+    console.error('usage: node database.mjs template OUT | create DIR [TEMPLATE]')
+    process.exit(2)
+  }
+}
