@@ -26,9 +26,12 @@ export function openDatabase(pgdata) {
   return PGlite.create({ dataDir: pgdata, startParams: START_PARAMS })
 }
 
-/** Creates `pgdata` if it does not exist yet; refuses a directory that holds something else. */
+/**
+ * Creates `pgdata` if it does not exist yet, and returns what that took (null if it existed); refuses a
+ * directory that holds something else.
+ */
 export function ensureDataDirectory(pgdata) {
-  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return null
   if (fs.existsSync(pgdata)) {
     if (fs.readdirSync(pgdata).length) {
       throw new NotAClusterError(`${pgdata} holds files but no PostgreSQL cluster (no PG_VERSION)`)
@@ -42,13 +45,21 @@ export function ensureDataDirectory(pgdata) {
   const staging = fs.mkdtempSync(`${pgdata}.new-`)
   const args = [fileURLToPath(import.meta.url), 'create', staging]
   if (fs.existsSync(TEMPLATE)) args.push(TEMPLATE)
-  const child = spawnSync(process.execPath, args, { stdio: 'inherit' })
+  const started = Date.now()
+  const child = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
   if (child.status !== 0) {
     fs.rmSync(staging, { recursive: true, force: true })
     throw new Error(`creating the data directory failed (exit ${child.status ?? child.signal})`)
   }
   fs.renameSync(staging, pgdata)
   fsyncDirectory(parent)
+  const mib = (kib) => Math.round(kib / 1024)
+  return {
+    seconds: (Date.now() - started) / 1000,
+    childPeakMib: mib(JSON.parse(child.stdout).maxRssKib),
+    ownMib: mib(process.memoryUsage().rss / 1024),
+    fromTemplate: args.length > 3,
+  }
 }
 
 function fsyncDirectory(directory) {
@@ -77,8 +88,10 @@ async function makeTemplate(out) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [command, target, template] = process.argv.slice(2)
   if (command === 'template') await makeTemplate(target)
-  else if (command === 'create') await createFromTemplate(target, template)
-  else {
+  else if (command === 'create') {
+    await createFromTemplate(target, template)
+    console.log(JSON.stringify({ maxRssKib: process.resourceUsage().maxRSS }))
+  } else {
     console.error('usage: node database.mjs template OUT | create DIR [TEMPLATE]')
     process.exit(2)
   }

@@ -44,7 +44,13 @@ const fatal = (text) => {
 
 let db
 try {
-  ensureDataDirectory(pgdata)
+  const created = ensureDataDirectory(pgdata)
+  if (created) {
+    log(
+      `created ${pgdata} ${created.fromTemplate ? 'from the template' : 'with initdb'} in ${created.seconds} s; ` +
+        `peak resident memory ${created.childPeakMib} MiB in the creating process, ${created.ownMib} MiB in the server`,
+    )
+  }
   db = await openDatabase(pgdata)
 } catch (err) {
   console.error(`timestep: cannot open PGLite data directory ${pgdata}: ${err instanceof NotAClusterError ? err.message : (err?.stack ?? err)}`)
