@@ -2,8 +2,8 @@
 // the run, snapshot, tool-call and usage SQL of timestep/run_records.py and timestep/runs.py, with the same
 // semantics, so that a run can move between a Python and a TypeScript process through the shared tables.
 //
-// PGLite multiplexes every client onto one backend session: one client per process, short transactions,
-// no session state, unnamed statements only (pg's default).
+// On the embedded store every client shares PGLite's one backend: keep transactions short, since a client
+// in a transaction holds the backend until it ends.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, homedir, tmpdir } from 'node:os';

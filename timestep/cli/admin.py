@@ -28,11 +28,11 @@ async def raw_connection(store: Store) -> AsyncIterator[AsyncConnection[Any]]:
 
     if store.server is not None:
         await asyncio.to_thread(store.server.ensure_running)
-        conninfo, kwargs = store.server.conninfo(), {"prepare_threshold": None}
+        conninfo = store.server.conninfo()
     else:
-        conninfo, kwargs = store.location.value, {}
+        conninfo = store.location.value
     try:
-        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10, **kwargs)
+        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailableError(
             f"cannot connect to {common.describe(store)} ({' '.join(str(exc).split())}); check that the server "

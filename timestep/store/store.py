@@ -171,13 +171,9 @@ class Store:
             await self._probe_server_url()
         else:  # start-up errors (Node, packages, directory) surface here, not as pool retries
             await asyncio.to_thread(self._server.ensure_running)
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if self._server is not None:
-            # PGLite multiplexes every client onto one backend session: prepared statements would collide.
-            kwargs["prepare_threshold"] = None
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             self._conninfo,
-            kwargs=kwargs,
+            kwargs={"autocommit": True},
             min_size=1,
             max_size=self._max_connections,
             open=False,
