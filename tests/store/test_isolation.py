@@ -19,7 +19,7 @@ from timestep.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = 1000
 PYTHON_ROLES = ("session:alice", "session:bob", "params", "transaction:py", "failing", "state:s1", "state:s2")
-NODE_ROLES = ("params", "named", "transaction:node", "failing")
+NODE_ROLES = ("params", "named", "named", "transaction:node", "failing")
 
 
 def start(command: list[str]) -> subprocess.Popen[str]:
