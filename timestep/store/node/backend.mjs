@@ -15,9 +15,10 @@ const UNITS_PER_TURN = 16 // then the event loop reads sockets and cancel reques
 const NO_SUCH_STATEMENT = 'timestep: abandoned unit' // no client can name a statement this way
 
 export class Backend {
-  constructor(db, log) {
+  constructor(db, log, fatal) {
     this.db = db
     this.log = log
+    this.fatal = fatal
     this.holder = null
     this.queue = []
     this.settingsOwner = null // the client whose session settings the backend has now
@@ -27,10 +28,16 @@ export class Backend {
     this.scheduled = false
   }
 
-  /** Runs protocol messages on PGLite and returns its answer. A failure here leaves PGLite unusable. */
+  /**
+   * Runs protocol messages on PGLite and returns its answer. The streaming call, without syncToFs (a no-op
+   * for a data directory on disk), runs synchronously; the plain one would also parse every answer into
+   * objects that it keeps. A failure here leaves PGLite unusable: `fatal` ends the server.
+   */
   exec(input) {
-    const output = this.db.execProtocolRawSync(input)
-    return Buffer.from(output.buffer, output.byteOffset, output.byteLength)
+    const chunks = []
+    const onRawData = (data) => chunks.push(Buffer.from(data)) // `data` is a view of WebAssembly memory
+    this.db.execProtocolRawStream(input, { syncToFs: false, onRawData }).catch(this.fatal)
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
   }
 
   transactionStatus() {

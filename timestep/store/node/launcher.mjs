@@ -57,7 +57,7 @@ try {
   process.exit(EXIT_CANNOT_OPEN)
 }
 
-const backend = new Backend(db, log)
+const backend = new Backend(db, log, (err) => fatal(`PGLite failed: ${err?.stack ?? err}`))
 const reportedParameters = parameterStatuses()
 const clients = new Map()
 let nextClientId = 1
