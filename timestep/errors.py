@@ -30,6 +30,10 @@ class CorruptDataDirectoryError(DataDirectoryError):
     """The embedded engine could not start on an existing data directory (left untouched)."""
 
 
+class UnsafeLocationError(DataDirectoryError):
+    """A path of the embedded store belongs to another user, is open to others, or is a symbolic link."""
+
+
 class ServerStartError(TimestepError):
     """The embedded engine's server process did not come up."""
 

@@ -5,7 +5,7 @@
 // On the embedded store every client shares PGLite's one backend: keep transactions short, since a client
 // in a transaction holds the backend until it ends.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { hostname, homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -44,8 +44,24 @@ export function resolveLocation(value) {
   return { kind: 'embedded', value: resolve(expanded) };
 }
 
+// The socket directory and socket must be this user's alone: another user could otherwise plant a server.
+function checkPrivateSocket(directory) {
+  for (const path of [directory, join(directory, SOCKET_NAME)]) {
+    let info;
+    try {
+      info = lstatSync(path);
+    } catch {
+      return; // no server yet: connecting fails with its own message
+    }
+    if (info.uid !== process.getuid() || info.isSymbolicLink() || (info.isDirectory() && info.mode & 0o077)) {
+      throw new StoreError(`${path} is not private to this user; refusing to connect through it`, 'unsafe');
+    }
+  }
+}
+
 export async function connect(locationText) {
   const location = resolveLocation(locationText);
+  if (location.kind === 'embedded') checkPrivateSocket(socketDir(location.value));
   const config =
     location.kind === 'server'
       ? { connectionString: location.value }

@@ -28,10 +28,13 @@ export function openDatabase(pgdata) {
 
 /**
  * Creates `pgdata` if it does not exist yet, and returns what that took (null if it existed); refuses a
- * directory that holds something else.
+ * directory that holds something else. Either way, nothing in it is left open to other users.
  */
 export function ensureDataDirectory(pgdata) {
-  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return null
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    makePrivate(pgdata)
+    return null
+  }
   if (fs.existsSync(pgdata)) {
     if (fs.readdirSync(pgdata).length) {
       throw new NotAClusterError(`${pgdata} holds files but no PostgreSQL cluster (no PG_VERSION)`)
@@ -51,6 +54,7 @@ export function ensureDataDirectory(pgdata) {
     fs.rmSync(staging, { recursive: true, force: true })
     throw new Error(`creating the data directory failed (exit ${child.status ?? child.signal})`)
   }
+  makePrivate(staging)
   fs.renameSync(staging, pgdata)
   fsyncDirectory(parent)
   const mib = (kib) => Math.round(kib / 1024)
@@ -60,6 +64,21 @@ export function ensureDataDirectory(pgdata) {
     ownMib: mib(process.memoryUsage().rss / 1024),
     fromTemplate: args.length > 3,
   }
+}
+
+/**
+ * Takes every permission of group and others off a tree: the template's files come 0666 and 0755 whatever
+ * the umask, and data directories made before this server was written kept them. Symbolic links are
+ * neither followed nor changed.
+ */
+export function makePrivate(directory) {
+  const visit = (entry) => {
+    const info = fs.lstatSync(entry)
+    if (info.isSymbolicLink()) return
+    if (info.mode & 0o077) fs.chmodSync(entry, info.mode & 0o700)
+    if (info.isDirectory()) for (const name of fs.readdirSync(entry)) visit(path.join(entry, name))
+  }
+  visit(directory)
 }
 
 function fsyncDirectory(directory) {

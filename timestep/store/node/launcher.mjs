@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import { randomInt } from 'node:crypto'
 import { Backend } from './backend.mjs'
 import { Client } from './client.mjs'
-import { NotAClusterError, ensureDataDirectory, openDatabase } from './database.mjs'
+import { NotAClusterError, ensureDataDirectory, makePrivate, openDatabase } from './database.mjs'
 import {
   PROTOCOL_3_0,
   ProtocolError,
@@ -29,6 +29,7 @@ import {
 } from './wire.mjs'
 
 const EXIT_CANNOT_OPEN = 3 // embedded_server.py reports it as a corrupt data directory
+process.umask(0o077) // every file, directory and socket the server makes is its user's alone
 const [pgdata, socketPath, idleArg, maxArg] = process.argv.slice(2)
 const idleTimeoutMs = Number(idleArg)
 const maxClients = maxArg === undefined ? 256 : Number(maxArg)
@@ -52,6 +53,7 @@ try {
     )
   }
   db = await openDatabase(pgdata)
+  makePrivate(pgdata) // PGLite writes some files (pg_internal.init) 0644 while it starts
 } catch (err) {
   console.error(`timestep: cannot open PGLite data directory ${pgdata}: ${err instanceof NotAClusterError ? err.message : (err?.stack ?? err)}`)
   process.exit(EXIT_CANNOT_OPEN)
