@@ -10,9 +10,6 @@
 // Statements inside functions and DO blocks are not read: settings they change are reset when another
 // client takes the backend, and the README lists what they must not do.
 
-const TOKEN =
-  /(\s+)|(--[^\n]*)|(\/\*[\s\S]*?\*\/)|([eE]'(?:[^'\\]|\\[\s\S]|'')*')|('(?:[^']|'')*')|(\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$[\s\S]*?\$\7\$)|("(?:[^"]|"")*")|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|([\s\S])/y
-
 const SESSION_ADVISORY_LOCKS = new Set([
   'pg_advisory_lock',
   'pg_advisory_lock_shared',
@@ -36,18 +33,77 @@ const REFUSALS = {
   copyIn: ['COPY FROM STDIN', 'insert the rows with INSERT statements'],
 }
 
-/** The words and literals of `sql`, without whitespace and comments, with their offsets. */
+const WORD_START = /[A-Za-z_\u0080-\uffff]/
+const WORD_PART = /[\w$\u0080-\uffff]/
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/y
+
+/**
+ * The words, quoted identifiers, literals and punctuation of `sql`, without whitespace and comments, with
+ * their offsets. Literals are skipped with indexOf, so a statement carrying a large value costs little.
+ */
 export function tokenize(sql) {
   const tokens = []
-  TOKEN.lastIndex = 0
-  let match
-  while (TOKEN.lastIndex < sql.length && (match = TOKEN.exec(sql))) {
-    if (match[1] !== undefined || match[2] !== undefined || match[3] !== undefined) continue
-    const text = match[0]
-    const kind = match[9] !== undefined ? 'word' : match[8] !== undefined ? 'ident' : match[10] !== undefined ? 'punct' : 'literal'
-    tokens.push({ kind, text, lower: kind === 'word' ? text.toLowerCase() : text, start: match.index, end: TOKEN.lastIndex })
+  const push = (kind, start, end) => {
+    const text = sql.slice(start, end)
+    tokens.push({ kind, text, lower: kind === 'word' ? text.toLowerCase() : text, start, end })
+  }
+  let i = 0
+  while (i < sql.length) {
+    const c = sql[i]
+    const start = i
+    if (c === "'" || ((c === 'e' || c === 'E') && sql[i + 1] === "'")) {
+      i = endOfString(sql, c === "'" ? i : i + 1, c !== "'")
+      push('literal', start, i)
+    } else if (c === '"') {
+      i = endOfQuoted(sql, i, '"')
+      push('ident', start, i)
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const newline = sql.indexOf('\n', i)
+      i = newline < 0 ? sql.length : newline + 1
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2)
+      i = close < 0 ? sql.length : close + 2
+    } else if (c === '$' && dollarTagAt(sql, i)) {
+      const tag = dollarTagAt(sql, i)
+      const close = sql.indexOf(tag, i + tag.length)
+      i = close < 0 ? sql.length : close + tag.length
+      push('literal', start, i)
+    } else if (WORD_START.test(c)) {
+      i += 1
+      while (i < sql.length && WORD_PART.test(sql[i])) i += 1
+      push('word', start, i)
+    } else {
+      i += 1
+      if (!/\s/.test(c)) push('punct', start, i)
+    }
   }
   return tokens
+}
+
+/** The dollar-quote tag (`$$`, `$name$`) starting at `i`, or null. */
+function dollarTagAt(sql, i) {
+  DOLLAR_TAG.lastIndex = i
+  return DOLLAR_TAG.test(sql) ? sql.slice(i, DOLLAR_TAG.lastIndex) : null
+}
+
+/** The end of a quoted string starting at `i` (doubled quotes inside; backslash escapes in E'' strings). */
+function endOfString(sql, i, escapes) {
+  if (!escapes) return endOfQuoted(sql, i, "'")
+  for (let j = sql.indexOf("'", i + 1); j >= 0; j = sql.indexOf("'", j + 1)) {
+    let backslashes = 0
+    while (sql[j - 1 - backslashes] === '\\') backslashes += 1
+    if (backslashes % 2 === 1) continue // an escaped quote
+    if (sql[j + 1] !== "'") return j + 1
+    j += 1 // a doubled quote
+  }
+  return sql.length
+}
+
+function endOfQuoted(sql, i, quote) {
+  for (let j = sql.indexOf(quote, i + 1); j >= 0; j = sql.indexOf(quote, j + 2)) {
+    if (sql[j + 1] !== quote) return j + 1
+  }
+  return sql.length
 }
 
 /** Each statement's tokens, split at top-level semicolons. */
@@ -175,9 +231,6 @@ function setConfigCalls(tokens) {
  */
 export function inspectSql(sql) {
   const result = { settings: [], renames: [], refusals: [], deallocations: [] }
-  if (!/set|reset|listen|discard|declare|copy|prepare|execute|deallocate|temp|advisory|set_config/i.test(sql)) {
-    return result
-  }
   for (const [index, tokens] of statements(tokenize(sql)).entries()) {
     const first = tokens[0].lower
     const refusal = refusalOf(tokens, first)
