@@ -7,6 +7,7 @@ refused. Where PostgreSQL itself behaves the same, the test runs on both engines
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import subprocess
@@ -316,3 +317,35 @@ def test_too_many_clients_get_sqlstate_53300(tmp_path: Path) -> None:
             assert answer[:1] == b"E" and b"\0C53300\0" in answer and b"SFATAL\0" in answer
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"Q\x00\x00\x00\x02",  # a length shorter than itself
+        b"P\x00\x00\x00\x09abcde",  # a Parse whose strings never end
+        b"B\x00\x00\x00\x05\x00S\x00\x00\x00\x04",  # a Bind cut short, then Sync
+        bytes(range(256)) * 4,
+    ],
+)
+def test_a_client_sending_garbage_is_dropped_and_the_others_go_on(
+    embedded: str, embedded_dir: Path, garbage: bytes
+) -> None:
+    with connect(embedded) as other:
+        other.execute("BEGIN")  # holds the backend across the bad client's attempt
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(EmbeddedServer(embedded_dir, 1.0).socket_path))
+            params = b"user\0postgres\0database\0postgres\0\0"
+            raw.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+            read_until_ready(raw)
+            other.execute("COMMIT")
+            raw.sendall(garbage)
+            raw.settimeout(5)
+            answer = b""
+            with contextlib.suppress(OSError):
+                while chunk := raw.recv(65536):
+                    answer += chunk
+        assert b"SFATAL\0" in answer and b"C08P01\0" in answer  # told why, then disconnected
+        assert scalar(other, "SELECT 41 + 1") == 42
+    with connect(embedded) as later:
+        assert scalar(later, "SELECT 1") == 1

@@ -11,18 +11,69 @@ const MAX_MESSAGE_BYTES = 1 << 30 // PostgreSQL refuses larger messages too
 /** A protocol violation: the connection cannot go on. */
 export class ProtocolError extends Error {}
 
-/** The typed messages complete at the start of `buffer`, and the bytes left over. */
+const FRONTEND_TYPES = new Set(['B', 'C', 'd', 'c', 'f', 'D', 'E', 'H', 'F', 'P', 'Q', 'S', 'X'])
+
+/**
+ * The typed messages complete at the start of `buffer`, and the bytes left over. A message of an unknown
+ * type or a malformed one is refused as soon as it is seen, as PostgreSQL does, not when its unit ends.
+ */
 export function splitMessages(buffer) {
   const messages = []
   let offset = 0
-  while (buffer.length - offset >= 5) {
+  while (buffer.length - offset >= 1) {
+    const type = String.fromCharCode(buffer[offset])
+    if (!FRONTEND_TYPES.has(type)) throw new ProtocolError(`invalid frontend message type ${buffer[offset]}`)
+    if (buffer.length - offset < 5) break
     const length = buffer.readInt32BE(offset + 1)
     if (length < 4 || length > MAX_MESSAGE_BYTES) throw new ProtocolError(`invalid message length ${length}`)
     if (buffer.length - offset < length + 1) break
-    messages.push(buffer.subarray(offset, offset + 1 + length))
+    const m = buffer.subarray(offset, offset + 1 + length)
+    checkFormat(type, m)
+    messages.push(m)
     offset += 1 + length
   }
   return { messages, rest: buffer.subarray(offset) }
+}
+
+/** Throws unless the message's body has the layout its type requires (the parts this server reads). */
+function checkFormat(type, m) {
+  const r = new Reader(m)
+  const done = () => {
+    if (r.offset !== m.length) throw new ProtocolError(`invalid '${type}' message format`)
+  }
+  const skip = (bytes) => {
+    if (r.offset + bytes > m.length) throw new ProtocolError(`invalid '${type}' message format`)
+    r.offset += bytes
+  }
+  const int16 = () => (skip(2), m.readInt16BE(r.offset - 2))
+  switch (type) {
+    case 'Q':
+      return r.cstring(), done()
+    case 'P':
+      return r.cstring(), r.cstring(), skip(4 * int16()), done()
+    case 'B': {
+      r.cstring()
+      r.cstring()
+      skip(2 * int16())
+      for (let n = int16(); n > 0; n--) {
+        skip(4)
+        const length = m.readInt32BE(r.offset - 4)
+        if (length > 0) skip(length)
+      }
+      return skip(2 * int16()), done()
+    }
+    case 'D':
+    case 'C':
+      if (!['S', 'P'].includes(r.byte())) throw new ProtocolError(`invalid '${type}' message format`)
+      return r.cstring(), done()
+    case 'E':
+      return r.cstring(), skip(4), done()
+    case 'S':
+    case 'H':
+    case 'X':
+      return done()
+    default:
+  }
 }
 
 /** The untyped first message (startup, SSL, GSSENC or cancel request) at the start of `buffer`, if whole. */
