@@ -13,6 +13,7 @@ from psycopg import AsyncConnection
 
 from timestep import run_records
 from timestep.errors import AlreadyDecidedError, RunNotFoundError, RunNotResumableError, ToolCallNotFoundError
+from timestep.storable import check_id, check_text
 from timestep.store import Store, resolve_store
 
 
@@ -20,12 +21,13 @@ async def approve(
     run_id: str, call_id: str | None = None, *, by: str | None = None, store: Store | None = None
 ) -> list[str]:
     """Approve one pending tool call, or every pending call of the run; returns the approved call ids."""
+    decided_by = _checked(run_id, call_id, by)
     async with resolve_store(store).transaction() as conn:
         calls = await _decidable(conn, run_id, call_id)
         await conn.execute(
             "UPDATE timestep_tool_calls SET decision = 'approved', status = 'approved', decided_by = %s,"
             " decided_at = now() WHERE run_id = %s AND call_id = ANY(%s)",
-            (by or _who(), run_id, calls),
+            (decided_by, run_id, calls),
         )
     return calls
 
@@ -34,13 +36,24 @@ async def reject(
     run_id: str, call_id: str, *, message: str | None = None, by: str | None = None, store: Store | None = None
 ) -> None:
     """Reject a pending tool call; ``message`` is what the model is told instead of the tool's output."""
+    decided_by = _checked(run_id, call_id, by)
+    if message is not None:
+        check_text(message, "rejection message")
     async with resolve_store(store).transaction() as conn:
         await _decidable(conn, run_id, call_id)
         await conn.execute(
             "UPDATE timestep_tool_calls SET decision = 'rejected', status = 'rejected', decided_by = %s,"
             " decided_at = now(), decision_message = %s WHERE run_id = %s AND call_id = %s",
-            (by or _who(), message, run_id, call_id),
+            (decided_by, message, run_id, call_id),
         )
+
+
+def _checked(run_id: str, call_id: str | None, by: str | None) -> str:
+    """Refuse ids and a name the store cannot hold, before any SQL; return who decides."""
+    check_id(run_id, "run id")
+    if call_id is not None:
+        check_id(call_id, "tool call id")
+    return check_text(by or _who(), "name it was decided by (by=)")
 
 
 async def _decidable(conn: AsyncConnection[Any], run_id: str, call_id: str | None) -> list[str]:

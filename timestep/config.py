@@ -18,6 +18,7 @@ DURABILITIES: tuple[Durability, ...] = ("process", "full")
 #: measurement in ``scripts/bench_store.py``: see the README's figures.
 DEFAULT_DURABILITY: Durability = "process"
 DEFAULT_IDLE_TIMEOUT_S = 30.0
+DEFAULT_MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,9 @@ def resolve_idle_timeout() -> float:
     if value <= 0:
         raise ConfigurationError(f"TIMESTEP_IDLE_TIMEOUT={raw!r} must be a positive number of seconds")
     return value
+
+
+def max_snapshot_bytes() -> int:
+    """The largest snapshot, and so the largest single value a run records (``TIMESTEP_MAX_SNAPSHOT_BYTES``)."""
+    raw = os.environ.get("TIMESTEP_MAX_SNAPSHOT_BYTES")
+    return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_SNAPSHOT_BYTES

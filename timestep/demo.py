@@ -26,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from timestep.redaction import redact
+
 PROMPT = "Please book a table for two at Chez Nous tonight at 19:30."
 INSTRUCTIONS = (
     "You are a restaurant concierge. To book a table, always call the book_table tool right away with the "
@@ -118,10 +120,10 @@ def choose_model() -> tuple[str, str]:
     names = [str(m.get("name") or m.get("model")) for m in models or [] if isinstance(m, dict)]
     usable = [n for n in names if not n.endswith("-cloud") and "embed" not in n]  # local chat models
     if usable:
-        return f"ollama/{usable[0]}", f"Ollama model {usable[0]} at {host}"
+        return f"ollama/{usable[0]}", f"Ollama model {usable[0]} at {redact(host)}"
     reason = "none answered" if models is None else "it lists no local chat model"
     return SCRIPTED, (f"timestep.testing.ScriptedModel, offline: OPENAI_API_KEY is not set and no Ollama server "
-                      f"is usable at {host} ({reason})")
+                      f"is usable at {redact(host)} ({reason})")
 
 
 def ollama_host() -> str:
@@ -155,9 +157,9 @@ class Demo:
         done = subprocess.run(argv, env={**self.env, **(env or {})}, capture_output=True, text=True)
         lines = done.stdout.rstrip("\n").splitlines()
         for line in lines[:-1] if hide_last and done.returncode == 0 else lines:
-            print(f"     {line}".rstrip())
-        for line in done.stderr.rstrip("\n").splitlines():
-            print(f"     {line}".rstrip(), file=sys.stderr)
+            print(f"     {redact(line)}".rstrip())
+        for line in done.stderr.rstrip("\n").splitlines():  # a traceback may show a URL with its password
+            print(f"     {redact(line)}".rstrip(), file=sys.stderr)
         return done
 
     def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -232,7 +234,7 @@ class Demo:
                            [node, str(TS_RESUMER), "resume", "--store", str(self.home), "--run", run_id,
                             "--spec", str(TS_SCENARIO)], hide_last=True)
         if resumed.returncode != 0:
-            print(f"     {resumed.stdout.strip()}", file=sys.stderr)
+            print(f"     {redact(resumed.stdout.strip())}", file=sys.stderr)
             return False
         outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
         self.say(f"TypeScript finished run {run_id}: {outcome.get('final_output')}", indent="     ")

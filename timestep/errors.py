@@ -128,8 +128,26 @@ class AlreadyResumingError(RunNotResumableError):
     """Another live process is already running or resuming this run."""
 
 
-class SessionItemError(TimestepError):
-    """An item given to a session cannot be stored: it is not a mapping or not JSON-serialisable."""
+class UnstorableError(TimestepError):
+    """A value was refused before it reached the database: the store cannot hold it as given."""
+
+
+class InvalidIdError(UnstorableError):
+    """An id (of a session, run, tool call or operation) or an agent name is empty, longer than
+    ``timestep.storable.MAX_ID_LENGTH`` characters, or holds a NUL (U+0000) or a lone surrogate."""
+
+
+class UnstorableValueError(UnstorableError):
+    """Text or a document cannot be stored: a NUL (U+0000) where a text column would hold it, a lone
+    surrogate anywhere, or more bytes than ``TIMESTEP_MAX_SNAPSHOT_BYTES``."""
+
+
+class RecordingError(TimestepError):
+    """The database refused or lost a run's records while they were committed; the run is stored as failed."""
+
+
+class SessionItemError(UnstorableError):
+    """An item given to a session cannot be stored: not a mapping, not JSON-serialisable, or too large."""
 
     def __init__(self, message: str, *, index: int) -> None:
         super().__init__(message)

@@ -27,6 +27,8 @@ from agents.usage import deserialize_usage, serialize_usage
 from pydantic import BaseModel, TypeAdapter
 
 from timestep.errors import RunStateError
+from timestep.redaction import error_text
+from timestep.storable import dumps
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -51,13 +53,13 @@ _LOAD_STEPS = "SELECT kind, step_key, payload::text FROM timestep_run_steps WHER
 
 def encode_model_response(response: ModelResponse) -> str:
     """A model response as JSON: output items as set (so they rebuild identical), usage, ids."""
-    return orjson.dumps({
+    return dumps({
         "output": [item.model_dump(mode="json", exclude_unset=True) for item in response.output],
         "usage": serialize_usage(response.usage),
         "response_id": response.response_id,
         "request_id": response.request_id,
         "raw_usage": response.raw_usage,
-    }).decode()
+    }, "model response")
 
 
 def decode_model_response(payload: dict[str, Any]) -> ModelResponse:
@@ -84,7 +86,7 @@ def encode_tool_output(output: object, sdk_error: bool = False) -> str:
             doc = {"text": str(output)}  # replayed as its text, which is what the model was shown
     if sdk_error:
         doc["sdk_error"] = True
-    return orjson.dumps(doc).decode()
+    return dumps(doc, "tool output")
 
 
 def decode_tool_output(payload: dict[str, Any]) -> object:
@@ -155,11 +157,19 @@ class Journal:
         self.model_steps[key] = orjson.loads(payload)
         await self.writer.submit(urgent=True)  # a tool will wait for it: the store works on it meanwhile
 
-    async def record_tool_result(self, call_id: str, output: object, sdk_error: bool) -> None:
-        """Queue a tool's result and its tool-call row's output, to be committed in one transaction."""
+    async def record_tool_result(
+        self, call_id: str, output: object, sdk_error: bool, tool_name: str | None = None
+    ) -> None:
+        """Queue a tool's result and its tool-call row's output, to be committed in one transaction (the row
+        first: it is checked as text, which a NUL does not pass, and a refused result leaves no step)."""
+        self.recorder.finish_call(call_id, output, "completed", tool_name=tool_name)
         self.writer.add_step("tool_result", call_id, encode_tool_output(output, sdk_error))
-        self.recorder.finish_call(call_id, output, "completed")
         await self.writer.submit()
+
+    def record_tool_failure(self, call_id: str, error: BaseException) -> None:
+        """Queue the call as failed with ``error`` (redacted), to be committed as the run stops; no step is
+        journaled, so the call is not taken as done."""
+        self.recorder.finish_call(call_id, error_text(error), "failed")
 
     async def before_tool(self) -> None:
         """Wait until every step so far is committed: a tool acts only on what replay would reproduce."""

@@ -21,6 +21,7 @@ from agents.tool_context import ToolContext
 from openai.types.responses import ResponseFunctionToolCall
 
 from timestep.run_records import UsageRecord
+from timestep.storable import checked_json, dumps
 from timestep.writer import RunWriter
 
 ModelDescriber = Callable[[Agent[Any]], tuple[str | None, str | None]]
@@ -66,31 +67,35 @@ class RunRecorder(RunHooks[Any]):
         self, context: RunContextWrapper[Any], agent: Agent[Any], tool: Tool, result: object
     ) -> None:
         if isinstance(context, ToolContext) and context.tool_call_id not in self._finished_call_ids:
-            self.finish_call(context.tool_call_id, result, "completed")
+            self.finish_call(context.tool_call_id, result, "completed", tool_name=tool.name)
             self.writer.commit_soon()
 
     def skip_call(self, call_id: str) -> None:
         """The call's outcome is already stored (it was replayed from the journal): record nothing more."""
         self._finished_call_ids.add(call_id)
 
-    def finish_call(self, call_id: str, output: object, status: str) -> None:
-        """Queue the outcome of a call once; later reports of the same call are ignored."""
+    def finish_call(self, call_id: str, output: object, status: str, *, tool_name: str | None = None) -> None:
+        """Queue the outcome of a call once; later reports of the same call are ignored. An outcome the store
+        cannot hold is refused (``UnstorableValueError``) and leaves the call unfinished."""
         if call_id not in self._finished_call_ids:
+            self.writer.add_output(call_id, output_text(output, f"output of tool call {call_id!r}"), status,
+                                   tool_name=tool_name)
             self._finished_call_ids.add(call_id)
-            self.writer.add_output(call_id, output_text(output), status)
 
 
-def output_text(output: object) -> str:
+def output_text(output: object, what: str) -> str:
     """A tool output as stored: text as is, anything else as JSON."""
-    return output if isinstance(output, str) else json_text(output)
+    return output if isinstance(output, str) else json_text(output, what)
 
 
-def json_text(value: object) -> str:
-    """``value`` as JSON text; pydantic models by their dump, anything else unknown by its ``str``."""
+def json_text(value: object, what: str) -> str:
+    """``value`` as JSON text; pydantic models by their dump, anything else unknown by its ``str``. What
+    cannot be stored (``storable.dumps``) is refused with an ``UnstorableValueError`` naming ``what`` it is."""
     try:
-        return orjson.dumps(value, default=_jsonable).decode()
+        encoded = orjson.dumps(value, default=_jsonable)
     except TypeError:
-        return orjson.dumps(str(value)).decode()
+        return dumps(str(value), what)
+    return checked_json(encoded, what)
 
 
 def _jsonable(value: Any) -> Any:

@@ -26,6 +26,7 @@ from timestep.journal import drop_replayed_session_items
 from timestep.runs import _with_provider, apply_decisions, execute, prepare_run, resume_run
 from timestep.session import TimestepSession
 from timestep.snapshots import decode_state
+from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 
 __all__ = ["recover", "recover_orphaned_runs"]
@@ -54,6 +55,7 @@ async def recover(
     one whose agent graph has parts the journal cannot replay (local non-function tools, MCP servers)
     ``RecoveryRefusedError``. Tools that were running when the process died run again (at-least-once).
     """
+    check_id(run_id, "run id")
     store = resolve_store(store)
     await store.open()
     config = _with_provider(run_config, model_provider)

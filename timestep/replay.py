@@ -169,14 +169,14 @@ def instrument(agent: Agent[Any], run_config: RunConfig, journal: Journal) -> In
 
 def _tool(tool: Any, journal: Journal, agent_name: str, unjournaled: list[str]) -> Any:
     if isinstance(tool, FunctionTool):
-        return dataclasses.replace(tool, on_invoke_tool=_journaled_invoke(tool.on_invoke_tool, journal))
+        return dataclasses.replace(tool, on_invoke_tool=_journaled_invoke(tool.on_invoke_tool, journal, tool.name))
     if not isinstance(tool, _HOSTED_TOOLS):  # hosted tools run inside the model call, which is journaled
         unjournaled.append(f"tool {getattr(tool, 'name', type(tool).__name__)!r} of agent {agent_name!r}")
     return tool
 
 
 def _journaled_invoke(
-    invoke: Callable[[ToolContext[Any], str], Any], journal: Journal
+    invoke: Callable[[ToolContext[Any], str], Any], journal: Journal, tool_name: str
 ) -> Callable[[ToolContext[Any], str], Any]:
     async def on_invoke_tool(context: ToolContext[Any], arguments: str) -> Any:
         recorded = journal.recorded_tool_result(context.tool_call_id)
@@ -185,10 +185,14 @@ def _journaled_invoke(
                 setattr(context, _SDK_ERROR_ATTR, True)
             return decode_tool_output(recorded)
         await journal.before_tool()
-        output = await invoke(context, arguments)
-        await journal.record_tool_result(
-            context.tool_call_id, output, bool(getattr(context, _SDK_ERROR_ATTR, False))
-        )
+        try:
+            output = await invoke(context, arguments)
+            await journal.record_tool_result(
+                context.tool_call_id, output, bool(getattr(context, _SDK_ERROR_ATTR, False)), tool_name
+            )
+        except Exception as exc:  # the tool failed past the SDK, or its result was refused: the run fails
+            journal.record_tool_failure(context.tool_call_id, exc)
+            raise
         return output
 
     # Objects rather than the strings this module's annotations are: the SDK resolves them (get_type_hints)

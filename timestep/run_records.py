@@ -6,7 +6,7 @@ the tables, and so that a caller can put several of these writes in one transact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -105,6 +105,20 @@ async def set_run_status(
         " finished_at = CASE WHEN %s THEN now() ELSE NULL END WHERE run_id = %s",
         (status, owner, final_output_json, error, finished, run_id),
     )
+
+
+async def store_end(
+    conn: AsyncConnection[Any], run_id: str, status: RunStatus, error: str, row: Mapping[str, Any] | None
+) -> None:
+    """Store that a run stopped with ``error``, inserting its ``row`` first (as ``RunWriter.add_run`` queued
+    it) when no commit of the run stored it; call inside a transaction."""
+    if row is not None:
+        await conn.execute(
+            "INSERT INTO timestep_runs (run_id, agent_name, status, session_id, input, journaled, max_turns)"
+            " VALUES (%s, %s, 'running', %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
+            (run_id, row["agent_name"], row["session_id"], row["input"], row["journaled"], row["max_turns"]),
+        )
+    await set_run_status(conn, run_id, status, error=error)
 
 
 async def insert_snapshot(conn: AsyncConnection[Any], run_id: str, kind: str, snapshot: EncodedSnapshot) -> int:

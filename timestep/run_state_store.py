@@ -18,6 +18,7 @@ from timestep import run_records
 from timestep.errors import ConfigurationError, RunStateError
 from timestep.run_records import SnapshotInfo
 from timestep.snapshots import Language, decode_state, encode_state
+from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 
 SNAPSHOT_KINDS = ("interrupted", "checkpoint", "final")
@@ -38,6 +39,8 @@ class RunStateStore:
         if isinstance(path_or_agent, Agent):
             if run_id is None:
                 raise ConfigurationError("RunStateStore(agent, run_id=...) needs the run id it keeps states of")
+            check_id(run_id, "run id")
+            check_id(path_or_agent.name, "agent name")
             self.agent, self.path = path_or_agent, None
         else:
             if agent is None:

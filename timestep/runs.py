@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, RunState, TResponseInputItem
 from agents.items import HandoffOutputItem, ToolCallOutputItem
@@ -26,17 +26,28 @@ from agents.models.interface import ModelProvider
 from agents.stream_events import StreamEvent
 
 from timestep import lease, run_records
-from timestep.errors import AlreadyResumingError, LeaseLostError, RunNotFoundError, RunNotResumableError
+from timestep.errors import (
+    AlreadyResumingError,
+    LeaseLostError,
+    RecordingError,
+    RunNotFoundError,
+    RunNotResumableError,
+    TimestepError,
+    UnstorableError,
+)
 from timestep.journal import Journal, session_watermark
 from timestep.ownership import current_owner, owner_is_alive
 from timestep.recorder import RunRecorder, json_text
+from timestep.redaction import error_text
 from timestep.replay import Instrumented, JournalingModel, instrument
 from timestep.session import TimestepSession, current_run_id
 from timestep.snapshots import decode_state, encode_state
+from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 from timestep.writer import RunWriter, current_run_writer
 
 RunInput = str | list[TResponseInputItem] | RunState[Any, Any]
+_T = TypeVar("_T")
 
 
 class TimestepRunResult:
@@ -66,12 +77,13 @@ class TimestepStreamingResult:
     """The SDK's streaming result; the run is stored as finished once its events have been drained."""
 
     def __init__(self, result: RunResultStreaming, run_id: str, finish: Callable[[], Awaitable[None]],
-                 fail: Callable[[BaseException], Awaitable[None]]) -> None:
+                 fail: Callable[[BaseException], Awaitable[BaseException]]) -> None:
         self._result = result
         self.run_id = run_id
         self._finish = finish
         self._fail = fail
         self._done = False
+        self._failed = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._result, name)
@@ -89,18 +101,22 @@ class TimestepStreamingResult:
         return self._done
 
     async def stream_events(self) -> AsyncIterator[StreamEvent]:
-        """The SDK's events; after the last one the run's outcome is committed to the store."""
+        """The SDK's events; after the last one the run's outcome is committed to the store. When the run or
+        storing its outcome fails, it is stored as failed and the error is raised (see ``_fail``)."""
         try:
             async for event in self._result.stream_events():
                 yield event
-        except BaseException as exc:
             if not self._done:
                 self._done = True
-                await self._fail(exc)
-            raise
-        if not self._done:
-            self._done = True
-            await self._finish()
+                await self._finish()
+        except BaseException as exc:
+            if self._failed:
+                raise
+            self._done = self._failed = True
+            failure = await self._fail(exc)
+            if failure is exc:
+                raise
+            raise failure from failure.__cause__
 
 
 async def consume_result(result: Any) -> Any:
@@ -140,10 +156,19 @@ async def run_agent(
     Returns a ``TimestepRunResult`` (or, with ``stream=True``, a ``TimestepStreamingResult`` to drain with
     ``stream_events()`` or ``consume_result``). Passing a ``RunState`` with the ``run_id`` of a stored run
     continues that run (claiming it first); without a ``run_id`` it starts a new stored run.
+
+    Ids and an input the store cannot hold are refused before anything is stored (``timestep.storable``); a
+    run that cannot record something later ends ``failed`` with the error stored, and the error is raised.
     """
+    check_id(agent.name, "agent name")
+    if run_id is not None:
+        check_id(run_id, "run id")
+    session_id = getattr(session, "session_id", None)
+    if session_id is not None:
+        check_id(session_id, "session id")
+    input_json = _input_json(input)  # an input the store cannot hold is refused before anything is stored
     store = resolve_store(store)
     await store.open()
-    session_id = getattr(session, "session_id", None)
     settings = lease.lease_settings()
     base = 0
     new_run_id = False
@@ -166,14 +191,14 @@ async def run_agent(
         elif not new_run_id:  # a fresh id cannot collide: its row goes in with the run's first commit
             async with store.connection() as conn:
                 await lease.insert_run(
-                    conn, run_id, agent.name, session_id, _input_json(input), current_owner(), settings,
+                    conn, run_id, agent.name, session_id, input_json, current_owner(), settings,
                     journaled=durable, max_turns=max_turns,
                 )
     config = _with_provider(run_config, model_provider)
     run = prepare_run(agent, config, store, run_id, current_owner(), base, durable=durable, stream=stream)
     if new_run_id and not isinstance(input, RunState):
         run.writer.add_run(
-            agent.name, session_id, _input_json(input), settings.duration, journaled=durable, max_turns=max_turns
+            agent.name, session_id, input_json, settings.duration, journaled=durable, max_turns=max_turns
         )
     if isinstance(input, RunState) and durable:  # bound to the caller's agents: bind it to the journaled copies
         input = await decode_state(run.instrumented.agent, encode_state(input).text)
@@ -199,6 +224,7 @@ async def resume_run(
     while running is recovered from its latest snapshot and its journal (see ``timestep.recover``); one that
     died before its first snapshot has nothing to resume from and must be recovered with ``recover``.
     """
+    check_id(run_id, "run id")
     store = resolve_store(store)
     await store.open()
     async with store.connection() as conn:
@@ -302,21 +328,23 @@ async def execute(
             )
         try:
             result = await Runner.run(agent, input, **options)
+            await _stopped(heartbeat, writer, _finish(run, result))
         except BaseException as exc:
-            await _stopped(heartbeat, writer, _fail(writer, exc))
-            raise
-        await _stopped(heartbeat, writer, _finish(run, result))
+            failure = await _stopped(heartbeat, writer, _fail(writer, exc))
+            if failure is exc:
+                raise
+            raise failure from failure.__cause__
         return TimestepRunResult(result, run_id)
     finally:
         current_run_writer.reset(writer_token)
         current_run_id.reset(token)
 
 
-async def _stopped(heartbeat: lease.Heartbeat, writer: RunWriter, outcome: Awaitable[None]) -> None:
+async def _stopped(heartbeat: lease.Heartbeat, writer: RunWriter, outcome: Awaitable[_T]) -> _T:
     """Stop renewing the lease, store the outcome, and give the writer's connection back."""
     await heartbeat.stop()
     try:
-        await outcome
+        return await outcome
     finally:
         await writer.close()
 
@@ -336,20 +364,36 @@ async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> N
         ])
     else:
         writer.add_outcome(
-            "completed", snapshot, session_id=run.session_id, final_output_json=json_text(result.final_output)
+            "completed", snapshot, session_id=run.session_id,
+            final_output_json=json_text(result.final_output, "final output"),
         )
     await writer.flush()
 
 
-async def _fail(writer: RunWriter, exc: BaseException) -> None:
-    if isinstance(exc, LeaseLostError):
-        return  # the run belongs to another process now: leave its row alone
+async def _fail(writer: RunWriter, exc: BaseException) -> BaseException:
+    """Store the run as failed (cancelled, when it was) with its error, and return the error its caller gets.
+
+    That is ``exc``, unless what stopped the run is a write timestep refused or could not commit, or the loss
+    of the run to another process: the SDK wraps errors raised inside tools (``UserError``), and the caller
+    gets the ``TimestepError`` that says what happened. Stored errors have URL passwords redacted."""
+    failure = _cause(exc, UnstorableError, RecordingError, LeaseLostError) or exc
+    if isinstance(failure, LeaseLostError):
+        return failure  # the run belongs to another process now: leave its row alone
     status = "cancelled" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
-    try:
-        await writer.flush()
-    finally:
-        async with writer.store.connection() as conn:
-            await run_records.set_run_status(conn, writer.run_id, status, error=f"{type(exc).__name__}: {exc}")
+    await writer.stop(status, error_text(failure))
+    return failure
+
+
+def _cause(exc: BaseException, *kinds: type[TimestepError]) -> TimestepError | None:
+    """The first error of ``kinds`` in ``exc`` and the errors it was raised from."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
 
 
 async def _claim(store: Store, run_id: str) -> run_records.RunRow:
@@ -424,7 +468,7 @@ def _model_describer(run_config: RunConfig) -> Callable[[Agent[Any]], tuple[str 
 
 
 def _input_json(input: RunInput) -> str | None:
-    return None if isinstance(input, RunState) else json_text(input)
+    return None if isinstance(input, RunState) else json_text(input, "input")
 
 
 def _field(raw: Any, name: str) -> Any:

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
-from timestep.errors import SessionItemError
+from timestep.errors import SessionItemError, UnstorableValueError
+from timestep.storable import check_id, checked_json
 from timestep.store import Store, resolve_store
 from timestep.store.literal import Literals, simple_query
 from timestep.writer import RunWriter, current_run_writer
@@ -113,7 +114,8 @@ class TimestepSession:
     """Conversation history of one session, kept in a timestep store (the default store when none is given).
 
     Pass it as ``session=`` to ``Runner.run``; it satisfies ``agents.memory.Session``. Nothing is opened
-    when it is constructed.
+    when it is constructed. ``session_id`` (and an ``operation_id``) is 1 to 255 characters without NUL or
+    lone surrogates: any other raises ``InvalidIdError`` (see ``timestep.storable``).
     """
 
     session_settings: SessionSettings | None = None
@@ -125,9 +127,7 @@ class TimestepSession:
         *,
         session_settings: SessionSettings | None = None,
     ) -> None:
-        if not isinstance(session_id, str) or not session_id:
-            raise TypeError("session_id must be a non-empty string")
-        self.session_id = session_id
+        self.session_id = check_id(session_id, "session id")
         self.session_settings = session_settings
         self._store = store
 
@@ -165,6 +165,8 @@ class TimestepSession:
         With an ``operation_id``, the write is applied at most once per session: repeating it (a retry after
         a lost acknowledgement, say) changes nothing, even after ``clear_session``.
         """
+        if operation_id is not None:
+            check_id(operation_id, "operation id")
         encoded = encode_items(items)
         if not encoded:
             return
@@ -255,11 +257,15 @@ def encode_items(items: object) -> list[str]:
                 index=index,
             )
         try:
-            encoded.append(orjson.dumps(item if isinstance(item, dict) else dict(item)).decode())
+            text = orjson.dumps(item if isinstance(item, dict) else dict(item))
         except (TypeError, orjson.JSONEncodeError) as exc:
             raise SessionItemError(
                 f"item {index} is not JSON-serialisable ({exc}); store plain JSON values only", index=index
             ) from exc
+        try:
+            encoded.append(checked_json(text, f"item {index}"))
+        except UnstorableValueError as exc:
+            raise SessionItemError(str(exc), index=index) from exc
     return encoded
 
 

@@ -8,7 +8,6 @@ stored text.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Literal
@@ -18,15 +17,16 @@ from agents import Agent, RunState, UserError
 from agents.run_state import CURRENT_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 
 from timestep import translate
+from timestep.config import max_snapshot_bytes
 from timestep.errors import (
     RunStateError,
     SnapshotTooLargeError,
     TranslationError,
+    UnstorableValueError,
     UnsupportedSchemaVersionError,
 )
 
 Language = Literal["python", "typescript"]
-DEFAULT_MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024
 SDK_VERSION = version("openai-agents")
 
 
@@ -44,21 +44,20 @@ class EncodedSnapshot:
         return len(self.text.encode())
 
 
-def max_snapshot_bytes() -> int:
-    raw = os.environ.get("TIMESTEP_MAX_SNAPSHOT_BYTES")
-    return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_SNAPSHOT_BYTES
-
-
 def encode_state(state: RunState[Any, Any], language: Language = "python") -> EncodedSnapshot:
-    """Serialize without the tracing API key; in TypeScript's format when asked."""
+    """Serialize without the tracing API key; in TypeScript's format when asked. A state that cannot be written
+    as JSON (a lone surrogate in its text) is refused with an ``UnstorableValueError``."""
     payload = state.to_json(include_tracing_api_key=False)
     if language == "typescript":
         payload = translate.to_typescript(payload)
-        encoded = EncodedSnapshot(
-            orjson.dumps(payload).decode(), "typescript", translate.TYPESCRIPT_SDK, translate.TYPESCRIPT_SCHEMA_VERSION
-        )
+    try:
+        text = orjson.dumps(payload).decode()
+    except TypeError as exc:
+        raise UnstorableValueError(f"the run's state cannot be stored as JSON: {exc}") from exc
+    if language == "typescript":
+        encoded = EncodedSnapshot(text, "typescript", translate.TYPESCRIPT_SDK, translate.TYPESCRIPT_SCHEMA_VERSION)
     else:
-        encoded = EncodedSnapshot(orjson.dumps(payload).decode(), "python", SDK_VERSION, CURRENT_SCHEMA_VERSION)
+        encoded = EncodedSnapshot(text, "python", SDK_VERSION, CURRENT_SCHEMA_VERSION)
     check_size(encoded.size_bytes)
     return encoded
 

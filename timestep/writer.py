@@ -2,7 +2,7 @@
 
 Everything a run records (the tool calls its model asked for, tool outputs, usage, journal steps, the items
 its session appends) is queued here and committed by one writer task: all that is queued goes in one
-statement (``timestep_record_run_writes``, schema 0009), one transaction, one round trip. A write that
+statement (``timestep_record_run_writes``, schema 0009 and 0010), one transaction, one round trip. A write that
 someone will soon wait for (a model response: the tool it asks for waits) starts its commit at once; any
 other waits up to ``COMMIT_DELAY_S`` for company. While a commit is under way the next writes queue up
 behind it, so the agent loop never waits on the store between its steps, and a turn costs one round trip.
@@ -11,8 +11,14 @@ back when the run stops (``close()``).
 
 Callers that must not go on before their writes are stored wait with ``flush()``: the journal before a tool
 runs (so a tool only ever acts on a model response that is stored), and the run before it is marked
-interrupted or finished. A write that failed is raised by the next ``flush()``, so the run fails rather than
-going on with a hole in its records.
+interrupted or finished. A write that failed is raised by the next ``flush()`` (as a ``RecordingError``), so
+the run fails rather than going on with a hole in its records; ``stop()`` then stores its end all the same.
+
+Every value is checked as it is queued (``timestep.storable``): what the store cannot hold is refused there,
+with an error that names it, and never reaches the database, so the writes queued before it still commit.
+JSON documents (inputs, final outputs, journal steps, session items) go into the statement as JSON strings
+holding their text: PostgreSQL's json functions refuse a ``\\u0000`` in any string they take apart, and a
+document sent as a string is taken apart only once it is text, leaving its ``\\u0000`` escapes as they were.
 """
 
 from __future__ import annotations
@@ -24,14 +30,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import psycopg
 
-from timestep.errors import LeaseLostError
+from timestep import run_records
+from timestep.errors import LeaseLostError, RecordingError
+from timestep.storable import check_id, check_text
 from timestep.store.literal import Literals, send_simple_query, simple_query_result
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-    from timestep.run_records import UsageRecord
     from timestep.snapshots import EncodedSnapshot
     from timestep.store import Store
 
@@ -99,50 +107,69 @@ class RunWriter:
         self._session_appends = 0  # queued so far, and committed so far: reads of a session wait for the rest
         self._session_appends_committed = 0
         self._sending_session_appends = 0  # in the commit under way
+        self._run_row: dict[str, Any] | None = None  # the run's own row, until a commit stored it
+        self._sending_run_row = False  # in the commit under way
 
     def add_run(
         self, agent_name: str, session_id: str | None, input_json: str | None, lease_seconds: float, *,
         journaled: bool, max_turns: int | None,
     ) -> None:
-        """The new run's own row, running and owned by this writer's owner under a fresh lease."""
-        self._queued.run = {
-            "agent_name": agent_name, "session_id": session_id,
-            "input": None if input_json is None else orjson.Fragment(input_json), "owner": self.owner,
+        """The new run's own row, running and owned by this writer's owner under a fresh lease; ``input_json``
+        is checked by the caller (``storable.dumps``)."""
+        check_id(agent_name, "agent name")
+        if session_id is not None:
+            check_id(session_id, "session id")
+        self._queued.run = self._run_row = {
+            "agent_name": agent_name, "session_id": session_id, "input": input_json, "owner": self.owner,
             "lease_seconds": lease_seconds, "journaled": journaled, "max_turns": max_turns,
         }
 
     def add_call(self, call_id: str, tool_name: str, agent_name: str | None, arguments: str) -> None:
+        """A tool call the model asked for."""
+        _check_call(call_id, tool_name, agent_name, arguments)
         self._queued.calls.append(
             {"call_id": call_id, "tool_name": tool_name, "agent_name": agent_name, "arguments": arguments}
         )
 
-    def add_output(self, call_id: str, output: str, status: str) -> None:
+    def add_output(self, call_id: str, output: str, status: str, *, tool_name: str | None = None) -> None:
+        """The outcome of a call (``tool_name``, when known, names it in a refusal)."""
+        check_id(call_id, "tool call id")
+        check_text(output, f"output of tool call {call_id!r}" + (f" ({tool_name})" if tool_name else ""))
         self._queued.outputs.append({"call_id": call_id, "output": output, "status": status})
 
-    def add_usage(self, usage: UsageRecord) -> None:
+    def add_usage(self, usage: run_records.UsageRecord) -> None:
+        if usage.agent_name is not None:
+            check_id(usage.agent_name, "agent name")
+        for name, value in (("provider", usage.provider), ("model name", usage.model)):
+            if value is not None:
+                check_text(value, name)
         self._queued.usage.append(vars(usage))  # its fields are the part's keys
 
     def add_step(self, kind: str, key: str, payload: str) -> None:
-        """A journal step; refused once the run belongs to another process."""
+        """A journal step, ``payload`` checked by its encoder; refused once the run belongs to another process."""
         self._check_owned()
-        self._queued.steps.append({"kind": kind, "step_key": key, "payload": orjson.Fragment(payload)})
+        check_id(key, "journal step key")
+        self._queued.steps.append({"kind": kind, "step_key": key, "payload": payload})
 
     @property
     def has_uncommitted_session_items(self) -> bool:
         return self._session_appends != self._session_appends_committed
 
     def add_session_items(self, session_id: str, operation_id: str | None, items: list[str]) -> None:
-        self._session_appends += 1
+        """Items a session appends, encoded and checked by ``session.encode_items``."""
         self._queued.sessions.append({
-            "session_id": session_id, "operation_id": operation_id,
-            "items": [orjson.Fragment(item) for item in items],
+            "session_id": session_id, "operation_id": operation_id, "items": f"[{','.join(items)}]",
         })
+        self._session_appends += 1
 
     def add_outcome(
         self, status: str, snapshot: EncodedSnapshot, *, session_id: str | None,
         pending: Sequence[tuple[str, str, str | None, str]] = (), final_output_json: str | None = None,
     ) -> None:
-        """The run's stop: the calls it waits on, its snapshot (noting how far ``session_id`` went), its status."""
+        """The run's stop: the calls it waits on, its snapshot (noting how far ``session_id`` went), its status.
+        The snapshot and ``final_output_json`` are checked by their encoders."""
+        for call in pending:
+            _check_call(*call)
         self._queued.pending.extend(
             {"call_id": c, "tool_name": t, "agent_name": a, "arguments": g} for c, t, a, g in pending
         )
@@ -152,10 +179,7 @@ class RunWriter:
             "size_bytes": snapshot.size_bytes, "session_id": session_id,
         }
         self._queued.state = snapshot.text
-        self._queued.status = {
-            "status": status,
-            "final_output": None if final_output_json is None else orjson.Fragment(final_output_json),
-        }
+        self._queued.status = {"status": status, "final_output": final_output_json, "error": None}
 
     async def submit(self, *, urgent: bool = False) -> None:
         """Hand over what was just queued: writing behind, start its commit (at once when someone will soon
@@ -190,10 +214,33 @@ class RunWriter:
             try:
                 self._send()
             except Exception as exc:  # kept for flush(), as the writer's task keeps its failures
-                self._failure = exc
+                self._failure = self._recording_error(exc)
                 return False
         self._task = asyncio.get_running_loop().create_task(self._write_loop(sent))
         return sent
+
+    async def stop(self, status: str, error: str) -> None:
+        """Store the run's end, ``status`` with ``error``, after what is queued. If that cannot be committed
+        (the database refused it, or this connection is broken), the end alone, with the run's own row if no
+        commit stored it yet, on a connection of its own and with bound parameters. Nothing once the run was
+        lost to another process.
+
+        Raises a ``RecordingError`` when even the end alone could not be stored."""
+        if self.lost:
+            return
+        self._queued.status = {"status": status, "final_output": None, "error": error}
+        self._queued.run = self._queued.run or self._run_row  # its first commit may have been the one that failed
+        self._failure = None
+        try:
+            await self.flush()
+            return
+        except Exception:  # the end goes alone
+            self._queued, self._failure = _Writes(), None
+        try:
+            async with self.store.transaction() as conn:
+                await run_records.store_end(conn, self.run_id, status, error, self._run_row)
+        except psycopg.Error as exc:
+            raise self._recording_error(exc) from exc
 
     async def flush(self) -> None:
         """Wait until everything queued is committed; raise what a commit failed with."""
@@ -238,11 +285,13 @@ class RunWriter:
                 await simple_query_result(self._conn)
                 await self.store.make_durable()
                 self._session_appends_committed += self._sending_session_appends
+                if self._sending_run_row:
+                    self._run_row = None
                 if not self._queued:
                     break
                 self._send()
         except BaseException as exc:  # kept for flush(), which the run always awaits
-            self._failure = exc
+            self._failure = self._recording_error(exc)
         finally:
             self._task = None
             if self._conn is not None:
@@ -267,6 +316,18 @@ class RunWriter:
         ))
         self._queued = _Writes()
         self._sending_session_appends = len(writes.sessions)
+        self._sending_run_row = writes.run is not None
+
+    def _recording_error(self, error: BaseException) -> BaseException:
+        """A driver's error as the ``RecordingError`` it means for the run; other errors as they are."""
+        if not isinstance(error, psycopg.Error):
+            return error
+        failed = RecordingError(
+            f"run {self.run_id}: the database refused or lost its records ({type(error).__name__}: "
+            f"{str(error).strip()}); the run is stored as failed where the database still answers"
+        )
+        failed.__cause__ = error
+        return failed
 
     def _release(self) -> None:
         """Give the connection back to the pool: no commit followed within ``LINGER_S``."""
@@ -274,3 +335,12 @@ class RunWriter:
         conn, self._conn = self._conn, None
         if conn is not None:
             self._releasing = asyncio.get_running_loop().create_task(self.store.release(conn))
+
+
+def _check_call(call_id: str, tool_name: str, agent_name: str | None, arguments: str) -> None:
+    """Refuse a tool call whose id, names or arguments the store cannot hold."""
+    check_id(call_id, "tool call id")
+    check_text(tool_name, f"tool name of tool call {call_id!r}")
+    if agent_name is not None:
+        check_id(agent_name, "agent name")
+    check_text(arguments, f"arguments of tool call {call_id!r} ({tool_name})")

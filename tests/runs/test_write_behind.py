@@ -21,6 +21,7 @@ from agents import Agent, RunContextWrapper, function_tool
 from tests.support.queries import fetch
 from timestep import TimestepSession, run_agent, writer
 from timestep.config import resolve_location
+from timestep.errors import RecordingError
 from timestep.store import Store
 from timestep.store.embedded_server import EmbeddedServer
 from timestep.testing import ScriptedModel
@@ -159,11 +160,39 @@ async def test_a_statement_that_cannot_be_sent_fails_the_run_before_another_tool
         done.append(f"tool {n}")
         return "done"
 
-    with pytest.raises(psycopg.OperationalError, match="injected"):
+    with pytest.raises(RecordingError, match="injected") as raised:  # the driver's error, chained
         await run_agent(three_steps(step), "go", store=store)
+    assert isinstance(raised.value.__cause__, psycopg.OperationalError)
     assert done == ["tool 0"]
     rows = await fetch(store, "SELECT status, error FROM timestep_runs")
     assert rows[0][0] == "failed" and "injected" in rows[0][1]
+
+
+async def test_a_run_whose_first_commit_fails_is_stored_failed_with_its_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new run's row goes in with its first commit: when no commit can be sent, the row goes in with the
+    failure, on a connection of its own, rather than the run leaving no trace."""
+    done: list[str] = []
+
+    def never_send(conn: Any, statement: bytes) -> None:
+        raise psycopg.OperationalError("the socket broke (injected)")
+
+    monkeypatch.setattr(writer, "send_simple_query", never_send)
+
+    @function_tool
+    def step(n: int) -> str:
+        """One step of work."""
+        done.append(f"tool {n}")
+        return "done"
+
+    with pytest.raises(RecordingError, match="injected"):
+        await run_agent(three_steps(step), "go", store=store)
+    assert done == []  # the first tool waits for the commit of the response that asked for it
+    rows = await fetch(store, "SELECT agent_name, status, owner, input::text, error FROM timestep_runs")
+    [(agent_name, status, owner, given, error)] = rows
+    assert (agent_name, status, owner, given) == ("worker", "failed", None, '"go"')
+    assert error.startswith("RecordingError: ") and "injected" in error
 
 
 async def test_runs_nested_deeper_than_the_pool_share_its_one_connection(store: Store) -> None:

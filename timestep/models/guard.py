@@ -27,6 +27,7 @@ from timestep.errors import (
     ModelResponseError,
 )
 from timestep.models.resolved import ResolvedModel
+from timestep.redaction import redact
 
 if TYPE_CHECKING:
     from agents.agent_output import AgentOutputSchemaBase
@@ -101,12 +102,14 @@ def provider_failure(
     what: str,
     fix: str | None = None,
 ) -> ModelProviderError:
-    """A ``kind`` error whose message names the provider, the host and the model, then the fix."""
+    """A ``kind`` error whose message names the provider, the host and the model, then the fix; a password in
+    the host's URL (or in the error it reports) is redacted."""
+    host = redact(host) if host else host
     where = f"{hints.label} at {host}" if host else hints.label
     message = f"{where} {what} for model {served.model!r}."
     if fix:
         message = f"{message} {fix}"
-    return kind(message, provider=served.provider, host=host, model=served.model)
+    return kind(redact(message), provider=served.provider, host=host, model=served.model)
 
 
 def translate_error(error: BaseException, served: ResolvedModel, hints: ProviderHints) -> ModelProviderError | None:

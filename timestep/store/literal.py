@@ -22,6 +22,8 @@ from psycopg.errors import error_from_result
 from psycopg.pq import Escaping, ExecStatus
 from psycopg.pq.abc import PGresult
 
+from timestep.errors import UnstorableValueError
+
 __all__ = ["Literals", "send_simple_query", "simple_query", "simple_query_result"]
 
 
@@ -32,10 +34,18 @@ class Literals:
         self._escape = Escaping(conn.pgconn).escape_literal
 
     def text(self, value: str | bytes | None) -> bytes:
-        """A string (or NULL) as a quoted literal."""
+        """A string (or NULL) as a quoted literal. A NUL is refused: libpq's escaping would end the value there
+        and send what precedes it, as if that were the value (callers check their values before; see
+        ``timestep.storable``)."""
         if value is None:
             return b"NULL"
-        return self._escape(value.encode() if isinstance(value, str) else value)
+        encoded = value.encode() if isinstance(value, str) else value
+        if b"\x00" in encoded:
+            raise UnstorableValueError(
+                f"a value with a NUL byte at position {encoded.index(0)} cannot be escaped into a statement; "
+                "check it with timestep.storable first"
+            )
+        return self._escape(encoded)
 
     @staticmethod
     def integer(value: int) -> bytes:
