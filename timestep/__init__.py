@@ -16,10 +16,10 @@ _EXPORTS = {
     "resume_run": "timestep.runs",
     "recover": "timestep.recovery",
     "recover_orphaned_runs": "timestep.recovery",
-    "idempotency_key": "timestep.replay",
-    "consume_result": "timestep.runs",
-    "TimestepRunResult": "timestep.runs",
-    "TimestepStreamingResult": "timestep.runs",
+    "idempotency_key": "timestep.durable.replay",
+    "consume_result": "timestep.results",
+    "TimestepRunResult": "timestep.results",
+    "TimestepStreamingResult": "timestep.results",
     "approve": "timestep.approvals",
     "reject": "timestep.approvals",
     "RunStateStore": "timestep.run_state_store",
@@ -56,18 +56,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from timestep.approvals import approve, reject
+    from timestep.durable.replay import idempotency_key
     from timestep.errors import TimestepError
     from timestep.models import MultiModelProvider, MultiModelProviderMap, OllamaModelProvider
     from timestep.recovery import recover, recover_orphaned_runs
-    from timestep.replay import idempotency_key
+    from timestep.results import TimestepRunResult, TimestepStreamingResult, consume_result
     from timestep.run_state_store import RunStateStore
-    from timestep.runs import (
-        TimestepRunResult,
-        TimestepStreamingResult,
-        consume_result,
-        resume_run,
-        run_agent,
-    )
+    from timestep.runs import resume_run, run_agent
     from timestep.session import TimestepSession
     from timestep.store import Store, default_store, open_store
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from timestep import run_records
+from timestep.durable import run_records
 from timestep.errors import AlreadyDecidedError, RunNotFoundError, RunNotResumableError, ToolCallNotFoundError
 from timestep.storable import check_id, check_text
 from timestep.store import Store, resolve_store

@@ -20,12 +20,13 @@ import orjson
 from agents import Agent, RunConfig
 from agents.models.interface import ModelProvider
 
-from timestep import lease, run_records
+from timestep.durable import lease, run_records
+from timestep.durable.attempt import apply_decisions, execute, prepare_run, with_provider
+from timestep.durable.journal import drop_replayed_session_items
+from timestep.durable.resumption import resume_from_snapshot
+from timestep.durable.snapshots import decode_state
 from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotFoundError, RunNotResumableError
-from timestep.journal import drop_replayed_session_items
-from timestep.runs import _with_provider, apply_decisions, execute, prepare_run, resume_run
 from timestep.session import TimestepSession
-from timestep.snapshots import decode_state
 from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 
@@ -50,7 +51,7 @@ async def recover(
 ) -> Any:
     """Finish the run ``run_id`` whose process died, replaying its journal; returns the run's result.
 
-    A run waiting for approvals is resumed from its snapshot (``resume_run``). A run whose owner is alive
+    A run waiting for approvals is resumed from its snapshot (as ``resume_run`` does). A run whose owner is alive
     (or holds an unexpired lease) raises ``AlreadyResumingError``; a finished one ``RunNotResumableError``;
     one whose agent graph has parts the journal cannot replay (local non-function tools, MCP servers)
     ``RecoveryRefusedError``. Tools that were running when the process died run again (at-least-once).
@@ -58,7 +59,7 @@ async def recover(
     check_id(run_id, "run id")
     store = resolve_store(store)
     await store.open()
-    config = _with_provider(run_config, model_provider)
+    config = with_provider(run_config, model_provider)
     settings = lease.lease_settings()
     async with store.transaction() as conn:
         row = await lease.lock_run(conn, run_id)
@@ -100,9 +101,9 @@ async def recover(
                 {c.call_id: c for c in await run_records.list_tool_calls(conn, run_id)} if latest else {}
             )
     if interrupted:
-        return await resume_run(
-            agent, run_id, store=store, session=session, stream=stream, run_config=run_config,
-            max_turns=max_turns, model_provider=model_provider,
+        return await resume_from_snapshot(
+            agent, run_id, store, session=session, stream=stream, run_config=run_config, max_turns=max_turns,
+            model_provider=model_provider,
         )
     try:
         if latest is not None:

@@ -14,10 +14,10 @@ from typing import Any
 
 from agents import Agent, RunState
 
-from timestep import run_records
+from timestep.durable import run_records
+from timestep.durable.run_records import SnapshotInfo
+from timestep.durable.snapshots import Language, decode_state, encode_state
 from timestep.errors import ConfigurationError, RunStateError
-from timestep.run_records import SnapshotInfo
-from timestep.snapshots import Language, decode_state, encode_state
 from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 

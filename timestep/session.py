@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
+from timestep.durable.writer import RunWriter, current_run_writer
 from timestep.errors import SessionItemError, UnstorableValueError
 from timestep.storable import check_id, checked_json
 from timestep.store import Store, resolve_store
 from timestep.store.literal import Literals, simple_query
-from timestep.writer import RunWriter, current_run_writer
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem

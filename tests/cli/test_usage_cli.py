@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import cli, cli_env
-from timestep import run_records
+from timestep.durable import run_records
+from timestep.durable.run_records import UsageRecord
+from timestep.durable.writer import RunWriter
 from timestep.errors import PriceTableError
-from timestep.run_records import UsageRecord
 from timestep.store import Store
 from timestep.usage_cost import load_prices
-from timestep.writer import RunWriter
 
 
 def test_cost_counts_cached_input_once_and_reasoning_as_output() -> None:

@@ -21,21 +21,21 @@ from openai.types.responses.response_usage import InputTokensDetails, OutputToke
 from tests.runs.scenario import booking_turns, host
 from tests.support.queries import fetch
 from timestep import approve, consume_result, idempotency_key, recover, recover_orphaned_runs, resume_run, run_agent
-from timestep.errors import AlreadyResumingError, LeaseLostError, RecoveryRefusedError, RunNotResumableError
-from timestep.journal import (
+from timestep.durable.hooks import RunRecorder
+from timestep.durable.journal import (
     Journal,
     decode_model_response,
     decode_tool_output,
     encode_model_response,
     encode_tool_output,
 )
-from timestep.lease import Heartbeat, LeaseSettings
-from timestep.ownership import current_owner
-from timestep.recorder import RunRecorder
+from timestep.durable.lease import Heartbeat, LeaseSettings
+from timestep.durable.ownership import current_owner
+from timestep.durable.writer import RunWriter
+from timestep.errors import AlreadyResumingError, LeaseLostError, RecoveryRefusedError, RunNotResumableError
 from timestep.session import TimestepSession
 from timestep.store import Store
 from timestep.testing import ScriptedModel, TurnUsage
-from timestep.writer import RunWriter
 
 TURNS = 6
 

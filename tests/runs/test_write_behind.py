@@ -19,8 +19,9 @@ import pytest
 from agents import Agent, RunContextWrapper, function_tool
 
 from tests.support.queries import fetch
-from timestep import TimestepSession, run_agent, writer
+from timestep import TimestepSession, run_agent
 from timestep.config import resolve_location
+from timestep.durable import writer
 from timestep.errors import RecordingError
 from timestep.store import Store
 from timestep.store.embedded_server import EmbeddedServer

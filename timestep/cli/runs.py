@@ -6,11 +6,11 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from timestep import run_records
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, summarize_items
 from timestep.cli.queries import RunDetail, RunListing, latest_state_text, list_runs, run_detail, usage_groups
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
+from timestep.durable import run_records
 from timestep.usage_cost import PriceTable, load_prices
 
 if TYPE_CHECKING:

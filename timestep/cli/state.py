@@ -82,7 +82,7 @@ def convert_text(text: str | bytes, to: Language, source_name: str) -> str:
 
 
 async def _export(args: argparse.Namespace) -> Written | None:
-    from timestep import run_records
+    from timestep.durable import run_records
 
     async with common.opened_store(args) as store, store.connection() as conn:
         if await run_records.get_run(conn, args.run) is None:
@@ -109,9 +109,10 @@ async def _import(args: argparse.Namespace) -> Written:
     raw = read_input(args.file)  # before the slow import of the SDK that checking a state needs
     import orjson
 
-    from timestep import run_records, translate
-    from timestep.ownership import current_owner
-    from timestep.snapshots import SDK_VERSION, EncodedSnapshot, parse_snapshot
+    from timestep import translate
+    from timestep.durable import run_records
+    from timestep.durable.ownership import current_owner
+    from timestep.durable.snapshots import SDK_VERSION, EncodedSnapshot, parse_snapshot
 
     name = args.file or "standard input"
     try:

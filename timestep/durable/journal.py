@@ -33,8 +33,8 @@ from timestep.storable import dumps
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-    from timestep.recorder import RunRecorder
-    from timestep.writer import RunWriter
+    from timestep.durable.hooks import RunRecorder
+    from timestep.durable.writer import RunWriter
 
 __all__ = [
     "Journal",

@@ -49,7 +49,7 @@ from openai.types.responses import (
     ResponseUsage,
 )
 
-from timestep.journal import Journal, decode_tool_output
+from timestep.durable.journal import Journal, decode_tool_output
 from timestep.session import current_run_id
 
 __all__ = ["Instrumented", "JournalingModel", "JournalingModelProvider", "idempotency_key", "instrument"]

@@ -20,9 +20,9 @@ from agents.items import ModelResponse
 from agents.tool_context import ToolContext
 from openai.types.responses import ResponseFunctionToolCall
 
-from timestep.run_records import UsageRecord
+from timestep.durable.run_records import UsageRecord
+from timestep.durable.writer import RunWriter
 from timestep.storable import checked_json, dumps
-from timestep.writer import RunWriter
 
 ModelDescriber = Callable[[Agent[Any]], tuple[str | None, str | None]]
 

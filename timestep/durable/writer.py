@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import psycopg
 
-from timestep import run_records
+from timestep.durable import run_records
 from timestep.errors import LeaseLostError, RecordingError
 from timestep.storable import check_id, check_text
 from timestep.store.literal import Literals, send_simple_query, simple_query_result
@@ -40,7 +40,7 @@ from timestep.store.literal import Literals, send_simple_query, simple_query_res
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-    from timestep.snapshots import EncodedSnapshot
+    from timestep.durable.snapshots import EncodedSnapshot
     from timestep.store import Store
 
 __all__ = ["RunWriter", "current_run_writer"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import AsyncConnection
 
 if TYPE_CHECKING:  # the command line reads runs without importing the Agents SDK
-    from timestep.snapshots import EncodedSnapshot
+    from timestep.durable.snapshots import EncodedSnapshot
 
 RunStatus = str  # 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled'
 FINISHED_STATUSES = ("completed", "failed", "cancelled")

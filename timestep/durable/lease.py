@@ -1,7 +1,7 @@
 """Who runs a run, for how long: the owner column and a lease renewed by a heartbeat while the run runs.
 
 A run with status ``running`` is orphaned, and so recoverable, when its owner is known to be gone (a
-process of this host that no longer runs, see ``timestep.ownership``) or when its lease has expired (the
+process of this host that no longer runs, see ``timestep.durable.ownership``) or when its lease has expired (the
 only evidence about a process of another host). Taking a run over is one transaction holding the run's row
 lock (``SELECT ... FOR UPDATE``, on either engine), so two recoverers never both take it.
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from timestep.ownership import current_owner, owner_is_alive
+from timestep.durable.ownership import current_owner, owner_is_alive
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -96,7 +96,7 @@ def is_orphaned(row: OrphanRow) -> bool:
     return row.status == "running" and row.leased and (not owner_is_alive(row.owner) or row.lease_expired)
 
 
-async def insert_run(
+async def insert_leased_run(
     conn: AsyncConnection[Any], run_id: str, agent_name: str, session_id: str | None, input_json: str | None,
     owner: str, settings: LeaseSettings, *, journaled: bool = True, max_turns: int | None = None,
 ) -> None:
