@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ DURABILITIES: tuple[Durability, ...] = ("process", "full")
 DEFAULT_DURABILITY: Durability = "process"
 DEFAULT_IDLE_TIMEOUT_S = 30.0
 DEFAULT_MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024
+#: The server counts the idle timeout in whole milliseconds, so a shorter one would be zero.
+MIN_IDLE_TIMEOUT_S = 0.001
+#: About 31 years: longer would not mean anything more, and beyond 1.8e305 the milliseconds overflow a float.
+MAX_IDLE_TIMEOUT_S = 1e9
 
 
 @dataclass(frozen=True)
@@ -83,16 +88,22 @@ def resolve_durability(durability: str | None) -> Durability:
 
 
 def resolve_idle_timeout() -> float:
-    """Seconds an embedded server with no client waits before it exits (``TIMESTEP_IDLE_TIMEOUT``)."""
+    """Seconds an embedded server with no client waits before it exits (``TIMESTEP_IDLE_TIMEOUT``).
+
+    ``float`` also reads ``nan`` and ``inf``, which no server can wait for: only finite values in range pass.
+    """
     raw = os.environ.get("TIMESTEP_IDLE_TIMEOUT")
     if raw is None:
         return DEFAULT_IDLE_TIMEOUT_S
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ConfigurationError(f"TIMESTEP_IDLE_TIMEOUT={raw!r} must be a positive number of seconds")
+        value = math.nan
+    if not (math.isfinite(value) and MIN_IDLE_TIMEOUT_S <= value <= MAX_IDLE_TIMEOUT_S):
+        raise ConfigurationError(
+            f"TIMESTEP_IDLE_TIMEOUT={raw!r} must be a number of seconds from {MIN_IDLE_TIMEOUT_S:g} to "
+            f"{MAX_IDLE_TIMEOUT_S:g} (the default is {DEFAULT_IDLE_TIMEOUT_S:g}); set it to one, or unset it"
+        )
     return value
 
 

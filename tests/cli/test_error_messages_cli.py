@@ -1,0 +1,25 @@
+"""Bad settings and arguments get a ``timestep:`` message (or a usage error), never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import cli, cli_env
+from timestep.store.embedded_server import EmbeddedServer
+
+
+def test_idle_timeouts_that_no_server_can_wait_for_are_refused(tmp_path: Path) -> None:
+    location = tmp_path / "store"
+    for value in ("nan", "inf", "-inf", "Infinity", "1e400", "0", "0.0001", "-5", "soon"):
+        outcome = cli("runs", "list", store=str(location), env=cli_env(TIMESTEP_IDLE_TIMEOUT=value))
+        assert outcome.code == 1, (value, outcome)
+        assert outcome.stderr == (
+            f"timestep: TIMESTEP_IDLE_TIMEOUT={value!r} must be a number of seconds from 0.001 to 1e+09 (the "
+            "default is 30); set it to one, or unset it\n"
+        ), value
+    assert not location.exists()
+    try:
+        fine = cli("runs", "list", store=str(location), env=cli_env(TIMESTEP_IDLE_TIMEOUT="2.5"))
+    finally:
+        EmbeddedServer(location, 1).stop()
+    assert (fine.code, fine.stdout) == (0, "No runs.\n")
