@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from tests.cli.conftest import cli, seed_interrupted, store_fingerprint
 from timestep.store import Store
@@ -108,3 +110,48 @@ async def test_sessions(store: Store, store_location: str) -> None:
     cleared = cli("sessions", "clear", "chat-1", "--yes", "--json", store=store_location).json
     assert cleared == {"session_id": "chat-1", "removed_items": 4}
     assert cli("sessions", "show", "chat-1", "--json", store=store_location).json["item_count"] == 0
+
+
+async def test_malformed_states_are_refused_by_path(embedded_store: Store, embedded_dir: Path, tmp_path: Path) -> None:
+    store, store_location = embedded_store, str(embedded_dir)
+    run_id = await seed_interrupted(store)
+    before = await store_fingerprint(store)
+    state = json.loads(await stored_state(store, run_id))
+    interruption = "$.current_step.data.interruptions[0]"
+
+    def variant(change: Callable[[dict[str, Any]], None]) -> str:
+        copy = json.loads(json.dumps(state))
+        change(copy)
+        return json.dumps(copy)
+
+    def step_data(copy: dict[str, Any]) -> dict[str, Any]:
+        return cast(dict[str, Any], copy["current_step"]["data"])
+
+    deep_list = "[" * 200_000 + "]" * 200_000
+    deep_context = variant(lambda s: s["context"].update(context={"deep": "DEEP"})).replace(
+        '"DEEP"', '{"a":' * 1000 + "1" + "}" * 1000)
+    imports = [
+        (variant(lambda s: step_data(s).update(interruptions=["x"])),
+         f"{interruption}: expected an object, got a string"),
+        (variant(lambda s: step_data(s)["interruptions"][0].update(raw_item="x")),
+         f"{interruption}.raw_item: expected an object, got a string"),
+        (variant(lambda s: step_data(s)["interruptions"][0]["raw_item"].update(call_id=["b1"])),
+         f"{interruption}.raw_item.call_id: expected a string, got an array"),
+        (variant(lambda s: step_data(s).update(interruptions=5)), "interruptions: expected an array, got int"),
+        (variant(lambda s: s["current_step"].update(data="x")), "$.current_step.data: expected an object"),
+        (variant(lambda s: s.update(current_agent="host")), "$.current_agent: expected an object, got a string"),
+        (variant(lambda s: s.update({"$schemaVersion": ["1.21"]})), "$.$schemaVersion: expected a version string"),
+        (deep_list, "the snapshot is not valid JSON"),
+    ]
+    for text, message in imports:
+        path = tmp_path / "state.json"
+        path.write_text(text)
+        outcome = cli("state", "import", str(path), store=store_location)
+        assert outcome.code == 1, (message, outcome.stderr[-2000:])
+        assert outcome.stderr.startswith(f"timestep: {path}: ") and message in outcome.stderr, outcome.stderr
+    conversions = [(deep_list, "nested too deeply to read"), (deep_context, "nested too deeply to translate")]
+    for text, message in conversions:
+        outcome = cli("state", "convert", "--to", "typescript", input=text)
+        assert outcome.code == 1 and outcome.stderr.startswith("timestep: standard input: "), outcome.stderr[-2000:]
+        assert message in outcome.stderr
+    assert await store_fingerprint(store) == before

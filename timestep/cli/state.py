@@ -110,6 +110,7 @@ async def _import(args: argparse.Namespace) -> Written:
     import orjson
 
     from timestep import translate
+    from timestep.cli import pending as pending_approvals
     from timestep.durable import run_records
     from timestep.durable.ownership import current_owner
     from timestep.durable.snapshots import SDK_VERSION, EncodedSnapshot, parse_snapshot
@@ -123,9 +124,11 @@ async def _import(args: argparse.Namespace) -> Written:
     schema = str(original.get("$schemaVersion"))
     sdk = translate.TYPESCRIPT_SDK if language == "typescript" else SDK_VERSION
     snapshot = EncodedSnapshot(raw.decode("utf-8").strip(), language, sdk, schema)
-    agent = payload.get("current_agent")
-    agent_name = str(agent.get("name")) if isinstance(agent, dict) and agent.get("name") else "unknown"
-    pending = _interruptions(payload)
+    try:
+        agent_name = pending_approvals.agent_name(payload)
+        pending = pending_approvals.interruptions(payload)
+    except TranslationError as exc:
+        raise RunStateError(f"{name}: {exc}") from exc
     run_id = args.run_id or uuid.uuid4().hex
     async with common.opened_store(args) as store, store.transaction() as conn:
         if await run_records.get_run(conn, run_id) is not None:
@@ -136,22 +139,6 @@ async def _import(args: argparse.Namespace) -> Written:
                                                         snapshot)
         await run_records.set_run_status(conn, run_id, "interrupted" if pending else "running")
     return Written("imported", name, snapshot.size_bytes, language, run_id, snapshot_id, tuple(c[0] for c in pending))
-
-
-def _interruptions(payload: dict[str, Any]) -> list[tuple[str, str, str | None, str]]:
-    """(call_id, tool name, agent name, arguments) of the approvals a Python-format state waits on."""
-    step = payload.get("current_step") or {}
-    if not isinstance(step, dict) or step.get("type") != "next_step_interruption":
-        return []
-    found = []
-    for item in (step.get("data") or {}).get("interruptions") or []:
-        raw = item.get("raw_item") or {}
-        agent = item.get("agent") or {}
-        call_id = raw.get("call_id") or raw.get("id")
-        if call_id:
-            found.append((str(call_id), str(item.get("tool_name") or raw.get("name") or ""), agent.get("name"),
-                          str(raw.get("arguments") or "")))
-    return found
 
 
 def _convert(args: argparse.Namespace) -> None:

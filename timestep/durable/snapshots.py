@@ -88,6 +88,11 @@ def parse_snapshot(text: str | bytes) -> tuple[dict[str, Any], Language]:
     if "current_agent" not in payload:
         raise RunStateError("not a RunState snapshot: it names no current agent")
     schema = payload.get("$schemaVersion")
+    if schema is not None and not isinstance(schema, str):  # a list would not even hash for the lookup below
+        raise RunStateError(
+            f"$.$schemaVersion: expected a version string such as {CURRENT_SCHEMA_VERSION!r}, got "
+            f"{type(schema).__name__}: the snapshot is malformed"
+        )
     if schema not in SUPPORTED_SCHEMA_VERSIONS:
         raise UnsupportedSchemaVersionError(
             f"snapshot schema version {schema!r} is not one openai-agents {SDK_VERSION} can read "

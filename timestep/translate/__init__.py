@@ -15,6 +15,7 @@ from typing import Any, Literal
 import orjson
 
 from ..errors import TranslationError
+from ._json import refuse_deep_nesting
 from .formats import (
     PYTHON_SCHEMA_VERSION,
     PYTHON_SDK,
@@ -47,10 +48,12 @@ def _reject_constant(constant: str) -> Any:
 def _loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass  # orjson refuses integers beyond 64 bits and lone surrogates; the stdlib parser does not.
+    except orjson.JSONDecodeError as exc:
+        refused = exc  # orjson refuses integers beyond 64 bits and lone surrogates; the stdlib parser does not.
     try:
         return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:  # nested deeper than either parser goes: orjson said so first
+        raise TranslationError(f"nested too deeply to read ({refused})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise TranslationError(f"not valid JSON (truncated or corrupted?): {exc}") from exc
 
@@ -62,6 +65,7 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@refuse_deep_nesting
 def convert(text: str | bytes, to: Literal["python", "typescript"]) -> str:
     """Translate RunState JSON (as ``to_string``/``toString`` write it) into the JSON of SDK ``to``."""
     if to not in ("python", "typescript"):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from ..errors import TranslationError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def obj(value: Any, path: str) -> dict[str, Any]:
@@ -63,6 +68,23 @@ def empty(value: Any, path: str, what: str) -> None:
     """Refuse a feature the translator does not support when it is actually in use."""
     if value not in (None, [], {}, False):
         raise TranslationError(f"{what} cannot be translated faithfully and is refused", path=path)
+
+
+def refuse_deep_nesting(translate: Callable[P, R]) -> Callable[P, R]:
+    """Refuse, as a ``TranslationError``, JSON nested deeper than Python's recursion limit lets it be walked.
+
+    Parsing accepts about a thousand levels and every step that reads, copies or writes a nested value
+    recurses; a state that runs out of stack is refused whole rather than ending the process in a traceback.
+    """
+
+    @functools.wraps(translate)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return translate(*args, **kwargs)
+        except RecursionError:
+            raise TranslationError("nested too deeply to translate (beyond Python's recursion limit)") from None
+
+    return guarded
 
 
 def _kind(value: Any) -> str:

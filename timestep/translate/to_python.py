@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, empty, integer, known_keys, obj, scan, text
+from ._json import arr, empty, integer, known_keys, obj, refuse_deep_nesting, scan, text
 from .approvals import approvals_to_python
 from .completion import check_typescript_completion, invocations_to_python
 from .formats import PYTHON_SCHEMA_VERSION, require_format
@@ -164,6 +164,7 @@ def _refuse_unsupported(p: dict[str, Any], context: dict[str, Any]) -> None:
         raise TranslationError("only states saved at an interruption inside a running turn can be translated", path="$")
 
 
+@refuse_deep_nesting
 def to_python(payload: dict[str, Any]) -> dict[str, Any]:
     """Translate a TypeScript RunState (parsed JSON) into a Python RunState that resumes identically."""
     require_format(payload, "typescript")

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from ..errors import TranslationError
-from ._json import arr, empty, integer, known_keys, obj, scan, text
+from ._json import arr, empty, integer, known_keys, obj, refuse_deep_nesting, scan, text
 from .approvals import approvals_to_typescript
 from .completion import check_python_invocations, completion_to_typescript
 from .formats import TYPESCRIPT_SCHEMA_VERSION, require_format
@@ -232,6 +232,7 @@ def _refuse_unsupported(p: dict[str, Any]) -> None:
         empty(p.get(key), f"$.{key}", what)
 
 
+@refuse_deep_nesting
 def to_typescript(payload: dict[str, Any]) -> dict[str, Any]:
     """Translate a Python RunState (parsed JSON) into a TypeScript RunState that resumes identically."""
     require_format(payload, "python")
