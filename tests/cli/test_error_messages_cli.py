@@ -23,3 +23,19 @@ def test_idle_timeouts_that_no_server_can_wait_for_are_refused(tmp_path: Path) -
     finally:
         EmbeddedServer(location, 1).stop()
     assert (fine.code, fine.stdout) == (0, "No runs.\n")
+
+
+def test_ids_the_store_cannot_hold_are_usage_errors_before_anything_opens(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 in an argument arrives as a lone surrogate; psycopg could not encode it."""
+    location = tmp_path / "store"
+    not_utf8 = "ab\udcffc"  # subprocess passes it on as the byte 0xff
+    commands = [
+        ("sessions", "show", not_utf8), ("sessions", "clear", not_utf8, "--yes"), ("runs", "show", not_utf8),
+        ("runs", "list", "--session", not_utf8), ("approve", not_utf8), ("reject", "r", not_utf8),
+        ("state", "export", not_utf8), ("usage", "--run", not_utf8), ("runs", "show", "r" * 256),
+    ]
+    for args in commands:
+        outcome = cli(*args, store=str(location))
+        assert outcome.code == 2, (args, outcome)
+        assert "Traceback" not in outcome.stderr and "ids are 1 to 255 characters" in outcome.stderr, args
+    assert not location.exists()

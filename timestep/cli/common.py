@@ -76,6 +76,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def stored_id(text: str) -> str:
+    """An argparse type: an id as the store holds them (a byte that is not UTF-8 in ``argv`` arrives as a lone
+    surrogate, which no stored id holds): a usage error, before anything is opened."""
+    from timestep.errors import InvalidIdError
+    from timestep.storable import check_id
+
+    try:
+        return check_id(text, "id")
+    except InvalidIdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def describe(store: Store) -> str:
     """Where a store is, for people: its data directory, or its URL without the password."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", store.location.value)

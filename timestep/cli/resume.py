@@ -112,7 +112,7 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
         "--agent names the agent graph the run was started with, as module:attribute (an Agent, or a function "
         "returning one); the current directory is importable.",
     )
-    resume.add_argument("run", metavar="RUN")
+    resume.add_argument("run", metavar="RUN", type=common.stored_id)
     resume.add_argument("--agent", metavar="MODULE:ATTRIBUTE", required=True, help="e.g. myapp.agents:triage_agent")
     resume.add_argument("--max-turns", type=common.positive_int, default=None,
                         help="the SDK's max_turns for the resumed part")

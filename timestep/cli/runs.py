@@ -227,12 +227,12 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", parents=[parent], help="runs, newest first",
                              description="Runs, newest first, with their pending approvals.")
     listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
-    listing.add_argument("--session", metavar="SESSION", help="only runs of this session")
+    listing.add_argument("--session", metavar="SESSION", type=common.stored_id, help="only runs of this session")
     listing.add_argument("--limit", type=common.positive_int, default=100, help="at most this many runs (default 100)")
     listing.set_defaults(handler=lambda a: common.emit(a, common.run(_list(a))))
     show = sub.add_parser("show", parents=[parent], help="one run in detail",
                           description="A run: status, agent, items, tool calls, pending approvals, snapshots, usage.")
-    show.add_argument("run", metavar="RUN")
+    show.add_argument("run", metavar="RUN", type=common.stored_id)
     show.set_defaults(handler=lambda a: common.emit(a, common.run(_show(a))))
 
     approve = commands.add_parser(
@@ -240,8 +240,10 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
         description="Approve tool calls a run waits on: the given CALLs, or every pending call when none is "
         "given (or with --all). Nothing is written unless every given call can be approved.",
     )
-    approve.add_argument("run", metavar="RUN")
-    approve.add_argument("calls", metavar="CALL", nargs="*", help="call ids (default: every pending call)")
+    approve.add_argument("run", metavar="RUN", type=common.stored_id)
+    approve.add_argument(
+        "calls", metavar="CALL", nargs="*", type=common.stored_id, help="call ids (default: every pending call)"
+    )
     approve.add_argument("--all", action="store_true", help="approve every pending call")
     approve.add_argument("--by", metavar="NAME", help="who decided (default: the current user)")
     approve.set_defaults(handler=_approve_handler, parser=approve)
@@ -250,8 +252,8 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
         "reject", parents=[parent], help="reject a pending tool call of a run",
         description="Reject a tool call a run waits on; the model is told MESSAGE instead of the tool's output.",
     )
-    reject.add_argument("run", metavar="RUN")
-    reject.add_argument("call", metavar="CALL")
+    reject.add_argument("run", metavar="RUN", type=common.stored_id)
+    reject.add_argument("call", metavar="CALL", type=common.stored_id)
     reject.add_argument("--message", metavar="TEXT", help="what the model is told instead of the tool's output")
     reject.add_argument("--by", metavar="NAME", help="who decided (default: the current user)")
     reject.set_defaults(handler=lambda a: common.emit(a, common.run(_reject(a))))

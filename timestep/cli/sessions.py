@@ -130,12 +130,12 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     listing.set_defaults(handler=lambda a: common.emit(a, common.run(_list(a))))
     show = sub.add_parser("show", parents=[parent], help="a session's items and runs",
                           description="A session's items (all, or the last --limit) and the runs that used it.")
-    show.add_argument("session", metavar="SESSION")
+    show.add_argument("session", metavar="SESSION", type=common.stored_id)
     show.add_argument("--limit", type=common.positive_int, default=None, help="only the last N items")
     show.set_defaults(handler=lambda a: common.emit(a, common.run(_show(a))))
     clear = sub.add_parser("clear", parents=[parent], help="delete a session's items",
                            description="Delete a session's items (its runs are kept). Asks for confirmation "
                            "at a terminal; scripts pass --yes.")
-    clear.add_argument("session", metavar="SESSION")
+    clear.add_argument("session", metavar="SESSION", type=common.stored_id)
     clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     clear.set_defaults(handler=lambda a: common.emit(a, common.run(_clear(a))))

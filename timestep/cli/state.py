@@ -155,7 +155,7 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     sub = state.add_subparsers(dest="state_command", required=True, metavar="{export,import,convert}")
     export = sub.add_parser("export", parents=[parent], help="write a run's state to a file or stdout",
                             description="Write a run's latest state (or --snapshot ID) in the format asked for.")
-    export.add_argument("run", metavar="RUN")
+    export.add_argument("run", metavar="RUN", type=common.stored_id)
     export.add_argument("--format", choices=("python", "typescript"), default="python",
                         help="the SDK format to write (default: python)")
     export.add_argument("--snapshot", type=common.positive_int, metavar="ID",
@@ -167,8 +167,8 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
                          "interrupted, with the approvals it waits on, ready for `timestep approve` and "
                          "`timestep resume`; a state that waits on nothing is stored as a checkpoint to resume.")
     imp.add_argument("file", metavar="FILE")
-    imp.add_argument("--run-id", metavar="RUN", help="the new run's id (default: a random one)")
-    imp.add_argument("--session", metavar="SESSION", help="the session the run continues in")
+    imp.add_argument("--run-id", metavar="RUN", type=common.stored_id, help="the new run's id (default: a random one)")
+    imp.add_argument("--session", metavar="SESSION", type=common.stored_id, help="the session the run continues in")
     imp.set_defaults(handler=lambda a: common.emit(a, common.run(_import(a))))
     convert = sub.add_parser("convert", parents=[parent], help="translate a state between SDK formats",
                              description="Translate a RunState between the Python and TypeScript SDK formats; "

@@ -171,8 +171,8 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
         "file named by TIMESTEP_PRICES. Models without a known price show as unknown, never as zero.",
     )
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--run", metavar="RUN", help="only this run")
-    scope.add_argument("--session", metavar="SESSION", help="only the runs of this session")
+    scope.add_argument("--run", metavar="RUN", type=common.stored_id, help="only this run")
+    scope.add_argument("--session", metavar="SESSION", type=common.stored_id, help="only the runs of this session")
     parser.add_argument("--by", choices=("model", "day", "session", "run"), default="model",
                         help="how to group (default: model; days are UTC)")
     parser.set_defaults(handler=_usage)
