@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from timestep.cli.safe_text import escaped
 from timestep.errors import TimestepError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -68,14 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.handler(args)
     except TimestepError as exc:
-        print(f"timestep: {exc}", file=sys.stderr)
+        print(f"timestep: {escaped(str(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:
         module = type(exc).__module__
         if module.startswith("psycopg"):
-            print(f"timestep: the database refused the command: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"timestep: the database refused the command: {type(exc).__name__}: {escaped(str(exc))}",
+                  file=sys.stderr)
         elif module.startswith("agents"):  # the run itself failed (max turns, a guardrail, the model)
-            print(f"timestep: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"timestep: the run failed: {type(exc).__name__}: {escaped(str(exc))}", file=sys.stderr)
         else:
             raise
         return 1

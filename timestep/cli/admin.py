@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
+from timestep.cli.safe_text import shown
 from timestep.errors import ConfigurationError, DatabaseUnavailableError
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ class DbStatus:
 
     def render(self, console: Console) -> None:
         s = self.status
-        console.print(f"Store {self.store} ({self.kind}): schema version {s.current_version} of {s.latest_version}.")
+        console.print(shown(f"Store {self.store} ({self.kind}): schema version {s.current_version} of "
+                            f"{s.latest_version}."))
         if self.applied_now:
             console.print(f"Applied migrations {', '.join(f'{v:04d}' for v in self.applied_now)}.")
         if s.pending:
@@ -105,16 +107,16 @@ class ServerReport:
 
     def render(self, console: Console) -> None:
         if self.stopped is not None:
-            console.print(f"Stopped the server (pid {self.pid}) of {self.data_dir}." if self.stopped
-                          else f"No server was running for {self.data_dir}.")
+            console.print(shown(f"Stopped the server (pid {self.pid}) of {self.data_dir}." if self.stopped
+                                else f"No server was running for {self.data_dir}."))
             return
         if self.running:
-            console.print(f"The server of {self.data_dir} is running (pid {self.pid}) on {self.socket}.")
+            console.print(shown(f"The server of {self.data_dir} is running (pid {self.pid}) on {self.socket}."))
         elif self.pid is not None:
-            console.print(f"Process {self.pid} owns {self.data_dir} but does not answer on {self.socket}; "
-                          "stop it with `timestep server stop`.")
+            console.print(shown(f"Process {self.pid} owns {self.data_dir} but does not answer on {self.socket}; "
+                                "stop it with `timestep server stop`."))
         else:
-            console.print(f"No server is running for {self.data_dir}; one starts on first use.")
+            console.print(shown(f"No server is running for {self.data_dir}; one starts on first use."))
 
 
 def embedded_server(args: argparse.Namespace) -> EmbeddedServer:
@@ -145,7 +147,7 @@ class SetupReport:
         return {"packages": self.directory}
 
     def render(self, console: Console) -> None:
-        console.print(f"embedded engine packages ready in {self.directory}")
+        console.print(shown(f"embedded engine packages ready in {self.directory}"))
 
 
 def _setup(args: argparse.Namespace) -> None:

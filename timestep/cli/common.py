@@ -1,7 +1,8 @@
 """What every command shares: the ``--store``/``--json`` options, output, progress and formatting.
 
 A command returns a result object with ``to_dict()`` (what ``--json`` prints, nothing more) and
-``render(console)`` (the tables people read). Nothing here imports the Agents SDK.
+``render(console)`` (the tables people read). Renderers print stored values only through ``safe_text``
+(``shown``, ``row``): never as markup, never with raw control characters. Nothing here imports the Agents SDK.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from timestep.cli.safe_text import json_text, shown
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from timestep.store import Store
 
@@ -99,24 +103,25 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def emit(args: argparse.Namespace, result: Result) -> None:
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print(json_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False)))
     else:
         result.render(stdout_console())
 
 
 def stdout_console() -> Console:
+    """A console that reads no markup or emoji codes in what it is given (renderers pass ``Text`` anyway)."""
     from rich.console import Console
 
-    console = Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=False, width=max(console.width, 160))
+        console = Console(highlight=False, soft_wrap=False, markup=False, emoji=False, width=max(console.width, 160))
     return console
 
 
 def stderr_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 @contextmanager
@@ -133,10 +138,16 @@ def progress(message: str) -> Iterator[None]:
 def table(title: str | None, *columns: str) -> Table:
     from rich.table import Table
 
-    result = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    result = Table(title=shown(title) if title else None, title_justify="left", header_style="bold", box=None,
+                   pad_edge=False)
     for column in columns:
         result.add_column(column, overflow="fold")
     return result
+
+
+def row(table: Table, *cells: str | Text, style: str | None = None) -> None:
+    """Add a row whose text cells are shown literally (a ``Text`` cell is added as built)."""
+    table.add_row(*(shown(c) if isinstance(c, str) else c for c in cells), style=style)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -165,7 +176,8 @@ def money(value: Decimal | None) -> float | None:
 
 
 def short(text: str | None, width: int = 60) -> str:
+    """One line of at most ``width`` characters; other invisible characters are left for ``shown`` to escape."""
     if text is None:
         return "-"
-    flat = " ".join(str(text).split())
+    flat = re.sub(r"[ \t\r\n]+", " ", str(text)).strip(" ")
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from timestep.cli import common
+from timestep.cli.safe_text import shown
 from timestep.errors import TimestepError
 
 if TYPE_CHECKING:
@@ -44,13 +45,14 @@ class Diagnosis:
         return {"store": self.store, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
 
     def render(self, console: Console) -> None:
-        marks = {"ok": "[green]ok[/green]", "warning": "[yellow]warning[/yellow]", "problem": "[red]PROBLEM[/red]",
-                 "skipped": "[dim]skipped[/dim]"}
+        marks = {"ok": ("ok", "green"), "warning": ("warning", "yellow"), "problem": ("PROBLEM", "red"),
+                 "skipped": ("skipped", "dim")}
         table = common.table(f"timestep doctor: {self.store}", "CHECK", "RESULT", "DETAIL")
         for c in self.checks:
-            table.add_row(c.name, marks[c.outcome], c.detail + (f"\n[bold]fix:[/bold] {c.fix}" if c.fix else ""))
+            detail = shown(c.detail, *(("\n", ("fix:", "bold"), f" {c.fix}") if c.fix else ()))
+            common.row(table, c.name, shown(marks[c.outcome]), detail)
         console.print(table)
-        console.print("No problems found." if self.ok else "[red]Problems found: apply the fixes above.[/red]")
+        console.print(shown("No problems found." if self.ok else ("Problems found: apply the fixes above.", "red")))
 
 
 def _node_checks(diagnosis: Diagnosis) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
+from timestep.cli.safe_text import shown
 from timestep.errors import AgentLoadError
 
 if TYPE_CHECKING:
@@ -78,10 +79,10 @@ class Resumed:
     def render(self, console: Console) -> None:
         if self.status == "interrupted":
             calls = ", ".join(f"{p['call_id']} ({p['tool']})" for p in self.pending)
-            console.print(f"Run {self.run_id} stopped again, waiting for approval of {calls}.")
+            console.print(shown(f"Run {self.run_id} stopped again, waiting for approval of {calls}."))
             return
-        console.print(f"Run {self.run_id} {self.status}.")
-        console.print(f"Final output: {self.final_output}")
+        console.print(shown(f"Run {self.run_id} {self.status}."))
+        console.print(shown(f"Final output: {self.final_output}"))
 
 
 async def _resume(args: argparse.Namespace) -> Resumed:

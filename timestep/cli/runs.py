@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, summarize_items
 from timestep.cli.queries import RunDetail, RunListing, latest_state_text, list_runs, run_detail, usage_groups
+from timestep.cli.safe_text import shown
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
 from timestep.durable import run_records
 from timestep.usage_cost import PriceTable, load_prices
@@ -47,8 +48,8 @@ class RunList:
             return
         table = common.table(None, "RUN", "STATUS", "AGENT", "SESSION", "PENDING", "UPDATED")
         for r in self.runs:
-            table.add_row(r.run_id, r.status, r.agent_name, r.session_id or "-",
-                          str(r.pending_approvals or "-"), common.when(r.updated_at))
+            common.row(table, r.run_id, r.status, r.agent_name, r.session_id or "-", str(r.pending_approvals or "-"),
+                       common.when(r.updated_at))
         console.print(table)
 
 
@@ -117,28 +118,29 @@ class RunShow:
 
     def render(self, console: Console) -> None:
         r = self.run
-        console.print(f"[bold]Run {r.run_id}[/bold]  {r.status}  agent {r.agent_name}  session {r.session_id or '-'}")
+        console.print(shown((f"Run {r.run_id}", "bold"), f"  {r.status}  agent {r.agent_name}  session "
+                            f"{r.session_id or '-'}"))
         console.print(f"created {common.when(r.created_at)}, updated {common.when(r.updated_at)}"
                       + (f", finished {common.when(r.finished_at)}" if r.finished_at else ""))
         if r.error:
-            console.print(f"[red]error:[/red] {r.error}")
+            console.print(shown(("error:", "red"), f" {r.error}"))
         if r.final_output_json is not None:
-            console.print(f"final output: {common.short(r.final_output_json, 200)}")
+            console.print(shown(f"final output: {common.short(r.final_output_json, 200)}"))
         items = common.table(f"Items ({len(self.items)}, from the latest snapshot)", "#", "KIND", "AGENT", "TEXT")
         for item in self.items:
-            items.add_row(str(item.index), item.kind, item.agent or "-", common.short(item.text, 90))
+            common.row(items, str(item.index), item.kind, item.agent or "-", common.short(item.text, 90))
         console.print(items)
         calls = common.table(f"Tool calls ({len(self.calls)})", "CALL", "TOOL", "STATUS", "ARGUMENTS", "DECISION")
         for c in self.calls:
             decision = f"{c.decision} by {c.decided_by}" if c.decision else ("awaiting approval" if c.status ==
                                                                               "pending_approval" else "-")
-            calls.add_row(c.call_id, c.tool_name, c.status, common.short(c.arguments, 50), decision)
+            common.row(calls, c.call_id, c.tool_name, c.status, common.short(c.arguments, 50), decision)
         console.print(calls)
         snaps = common.table(f"Snapshots ({len(self.snapshots)})", "ID", "KIND", "LANGUAGE", "SCHEMA", "BYTES",
                              "CREATED")
         for s in self.snapshots:
-            snaps.add_row(str(s.id), s.kind, s.language, s.schema_version, f"{s.size_bytes:,}",
-                          common.when(s.created_at))
+            common.row(snaps, str(s.id), s.kind, s.language, s.schema_version, f"{s.size_bytes:,}",
+                       common.when(s.created_at))
         console.print(snaps)
         u = self.usage
         console.print(f"Usage: {u.tokens('requests')} requests, {u.tokens('input_tokens'):,} input "
@@ -147,8 +149,8 @@ class RunShow:
         if u.models:
             render_footnotes(console, u, self.prices)
         if self.pending:
-            console.print(f"Waiting for approval: {', '.join(c.call_id for c in self.pending)}. "
-                          f"Decide with `timestep approve {r.run_id}` or `timestep reject {r.run_id} CALL`.")
+            console.print(shown(f"Waiting for approval: {', '.join(c.call_id for c in self.pending)}. "
+                                f"Decide with `timestep approve {r.run_id}` or `timestep reject {r.run_id} CALL`."))
 
 
 @dataclass
@@ -164,9 +166,9 @@ class Decision:
                 "message": self.message}
 
     def render(self, console: Console) -> None:
-        console.print(f"{self.decision.capitalize()} {', '.join(self.call_ids)} of run {self.run_id}.")
-        console.print(f"Resume it with `timestep resume {self.run_id} --agent module:attribute` "
-                      "(or resume_run in your app) once every pending call is decided.")
+        console.print(shown(f"{self.decision.capitalize()} {', '.join(self.call_ids)} of run {self.run_id}."))
+        console.print(shown(f"Resume it with `timestep resume {self.run_id} --agent module:attribute` "
+                            "(or resume_run in your app) once every pending call is decided."))
 
 
 async def _show(args: argparse.Namespace) -> RunShow:

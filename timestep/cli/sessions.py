@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, item_text
 from timestep.cli.queries import require_session, session_runs
+from timestep.cli.safe_text import escaped, shown
 from timestep.errors import ConfigurationError
 from timestep.session import SessionInfo, TimestepSession
 
@@ -40,7 +41,7 @@ class SessionList:
             return
         table = common.table(None, "SESSION", "ITEMS", "CREATED", "UPDATED")
         for s in self.sessions:
-            table.add_row(s.session_id, str(s.item_count), common.when(s.created_at), common.when(s.updated_at))
+            common.row(table, s.session_id, str(s.item_count), common.when(s.created_at), common.when(s.updated_at))
         console.print(table)
 
 
@@ -65,12 +66,12 @@ class SessionShow:
         table = common.table(f"Session {self.session_id}: {shown} items", "#", "TEXT")
         first = self.total - len(self.items)
         for item in self.items:
-            table.add_row(str(first + item.index), common.short(item.text, 110))
+            common.row(table, str(first + item.index), common.short(item.text, 110))
         console.print(table)
         if self.runs:
             runs = common.table(f"Runs ({len(self.runs)})", "RUN", "STATUS", "CREATED")
             for run_id, status, created in self.runs:
-                runs.add_row(run_id, status, common.when(created))
+                common.row(runs, run_id, status, common.when(created))
             console.print(runs)
 
 
@@ -83,7 +84,7 @@ class SessionCleared:
         return {"session_id": self.session_id, "removed_items": self.removed}
 
     def render(self, console: Console) -> None:
-        console.print(f"Cleared session {self.session_id}: {self.removed} items removed.")
+        console.print(shown(f"Cleared session {self.session_id}: {self.removed} items removed."))
 
 
 async def _list(args: argparse.Namespace) -> SessionList:
@@ -114,7 +115,7 @@ async def _clear(args: argparse.Namespace) -> SessionCleared:
                 raise ConfigurationError(
                     f"clearing session {args.session} deletes its {count} items; pass --yes to confirm"
                 )
-            answer = input(f"Delete the {count} items of session {args.session}? [y/N] ")
+            answer = input(f"Delete the {count} items of session {escaped(args.session)}? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 raise ConfigurationError("not cleared: the deletion was not confirmed")
         await session.clear_session()

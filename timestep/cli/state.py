@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from timestep.cli import common
+from timestep.cli.safe_text import json_text, shown
 from timestep.errors import ConfigurationError, InputFileError, RunNotFoundError, RunStateError, TranslationError
 
 if TYPE_CHECKING:
@@ -40,13 +41,13 @@ class Written:
 
     def render(self, console: Console) -> None:
         if self.action == "imported":
-            console.print(f"Imported {self.path} ({self.language}, {self.size_bytes:,} bytes) as run {self.run_id}"
-                          f" (snapshot {self.snapshot_id}).")
+            console.print(shown(f"Imported {self.path} ({self.language}, {self.size_bytes:,} bytes) as run "
+                                f"{self.run_id} (snapshot {self.snapshot_id})."))
             if self.pending_approvals:
-                console.print(f"It waits for approval of {', '.join(self.pending_approvals)}.")
+                console.print(shown(f"It waits for approval of {', '.join(self.pending_approvals)}."))
         else:
             where = f" of run {self.run_id} (snapshot {self.snapshot_id})" if self.run_id else ""
-            console.print(f"Wrote the {self.language} state{where} to {self.path} ({self.size_bytes:,} bytes).")
+            console.print(shown(f"Wrote the {self.language} state{where} to {self.path} ({self.size_bytes:,} bytes)."))
 
 
 def read_input(path: str | None) -> bytes:
@@ -60,8 +61,8 @@ def read_input(path: str | None) -> bytes:
 
 
 def write_output(path: str | None, text: str) -> None:
-    if path in (None, "-"):
-        sys.stdout.write(text)
+    if path in (None, "-"):  # a state is JSON: its strings' unsafe characters go out as JSON escapes
+        sys.stdout.write(json_text(text))
         sys.stdout.write("\n")
         sys.stdout.flush()
         return

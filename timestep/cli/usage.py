@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
 from timestep.cli.queries import UsageGroup, UsageGrouping, require_run, require_session, usage_groups
+from timestep.cli.safe_text import shown
 from timestep.usage_cost import Price, PriceTable, load_prices, model_key
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class UsageReport:
     def render(self, console: Console) -> None:
         scope = f" of run {self.run_id}" if self.run_id else f" of session {self.session_id}" if self.session_id else ""
         if not self.groups:
-            console.print(f"No usage recorded{scope}.")
+            console.print(shown(f"No usage recorded{scope}."))
             return
         table = common.table(f"Usage{scope} by {self.by}", self.by.upper(), "REQUESTS", "INPUT", "CACHED",
                              "OUTPUT", "REASONING", "COST (USD)")
@@ -117,24 +118,22 @@ class UsageReport:
             label = group.group if group.group is not None else "total"
             if self.by != "model" and group.group is not None:
                 label = f"{label} ({', '.join(sorted({m.key for m in group.models}))})"
-            table.add_row(
-                label, *(f"{group.tokens(n):,}" for n in _TOKENS[:5]), group.cost_text(),
-                style="bold" if group.group is None else None,
-            )
+            common.row(table, label, *(f"{group.tokens(n):,}" for n in _TOKENS[:5]), group.cost_text(),
+                       style="bold" if group.group is None else None)
         console.print(table)
         render_footnotes(console, self.total, self.prices)
 
 
 def render_footnotes(console: Console, total: UsageTotal, prices: PriceTable) -> None:
     if total.unpriced:
-        console.print(
+        console.print(shown(
             f"Costs exclude models with no known price: {', '.join(total.unpriced)}. "
             "Add them to a price file named by TIMESTEP_PRICES."
-        )
-    console.print(
+        ))
+    console.print(shown(
         f"Prices in USD per 1M tokens as of {prices.as_of or 'unknown'}; cached input at its own rate, "
-        "reasoning tokens as output.", style="dim",
-    )
+        "reasoning tokens as output.",
+    ), style="dim")
 
 
 def price_groups(rows: Sequence[UsageGroup], prices: PriceTable, *, by: str) -> list[UsageTotal]:
