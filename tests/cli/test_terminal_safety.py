@@ -1,12 +1,13 @@
 """Text that models and users stored reaches the terminal literally: no markup, no control sequences.
 
-Nothing stored may crash a listing or act on the terminal (move the cursor, hide text, plant a hyperlink,
-reverse the reading order).
+An approver must see exactly the arguments the tool will receive, and nothing stored may crash a listing
+or act on the terminal (move the cursor, hide text, plant a hyperlink, reverse the reading order).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from tests.cli.conftest import cli
-from timestep import run_agent
+from timestep import approve, resume_run, run_agent
 from timestep.cli.queries import RunListing
 from timestep.cli.runs import RunList
 from timestep.cli.safe_text import ESCAPE_STYLE, shown
@@ -25,6 +26,7 @@ from timestep.session import TimestepSession
 from timestep.store import Store
 from timestep.testing import ScriptedModel, TurnUsage
 
+SMUGGLED = '{"usd":"5","[conceal]":1,"usd":"50000"}'
 OSC8 = "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\"
 HOSTILE = f"s[/]{OSC8}\x1b[2J\x9b31m\u202eabc\u2066[/x]"  # markup, OSC 8, CSI, C1 CSI, bidi override
 RAW = ("\x1b", "\x9b", "\u202e", "\u2066")
@@ -49,6 +51,24 @@ def assert_safe(outcome: Any) -> str:
     for char in RAW:
         assert char not in outcome.stdout, (char, outcome.stdout)
     return str(outcome.stdout)
+
+
+async def test_approver_sees_what_the_tool_receives(store: Store, store_location: str) -> None:
+    call = ScriptedModel.turn(ScriptedModel.tool_call("pay", SMUGGLED, call_id="p1"))
+    result = await run_agent(payer(call), "Pay the invoice", store=store)
+    run_id = str(result.run_id)
+
+    shown_text = assert_safe(cli("runs", "show", run_id, store=store_location))
+    assert SMUGGLED in shown_text  # whole, [conceal] included, both amounts
+    assert "duplicate key 'usd': the tool receives the last value, \"50000\"" in shown_text
+    assert '"[conceal]"' in shown_text and "payer[/x]" in shown_text
+    assert json.loads(cli("runs", "show", run_id, "--json", store=store_location).stdout)["tool_calls"][0][
+        "arguments"] == SMUGGLED
+
+    await approve(run_id, "p1", store=store)
+    RECEIVED.clear()
+    await resume_run(payer(ScriptedModel.turn(ScriptedModel.text("Paid."))), run_id, store=store)
+    assert RECEIVED == ["50000"]  # the SDK's json.loads keeps the last duplicate: what the warning said
 
 
 async def test_hostile_ids_and_text_are_shown_escaped(store: Store, store_location: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ from timestep.usage_cost import PriceTable, load_prices
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
     from timestep.store import Store
 
@@ -134,7 +137,7 @@ class RunShow:
         for c in self.calls:
             decision = f"{c.decision} by {c.decided_by}" if c.decision else ("awaiting approval" if c.status ==
                                                                               "pending_approval" else "-")
-            common.row(calls, c.call_id, c.tool_name, c.status, common.short(c.arguments, 50), decision)
+            common.row(calls, c.call_id, c.tool_name, c.status, arguments_cell(c.arguments), decision)
         console.print(calls)
         snaps = common.table(f"Snapshots ({len(self.snapshots)})", "ID", "KIND", "LANGUAGE", "SCHEMA", "BYTES",
                              "CREATED")
@@ -151,6 +154,37 @@ class RunShow:
         if self.pending:
             console.print(shown(f"Waiting for approval: {', '.join(c.call_id for c in self.pending)}. "
                                 f"Decide with `timestep approve {r.run_id}` or `timestep reject {r.run_id} CALL`."))
+
+
+def arguments_cell(arguments: str | None) -> Text:
+    """A tool call's arguments in full, then a warning for each key its JSON object repeats."""
+    cell = shown(arguments if arguments is not None else "-")
+    for key, kept in duplicate_keys(arguments or ""):
+        cell.append_text(shown((f"\nduplicate key {key!r}: the tool receives the last value, "
+                                f"{json.dumps(kept, ensure_ascii=False)}", "bold red")))
+    return cell
+
+
+def duplicate_keys(arguments: str) -> list[tuple[str, Any]]:
+    """(key, value kept) for each key repeated within a JSON object of ``arguments``.
+
+    The SDK decodes function tool arguments with ``json.loads``, which keeps the last of repeated keys, so
+    arguments can show one value first and hand the tool another.
+    """
+    found: list[tuple[str, Any]] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) < len(pairs):
+            counts = Counter(k for k, _ in pairs)
+            found.extend((k, result[k]) for k in result if counts[k] > 1)
+        return result
+
+    try:
+        json.loads(arguments, object_pairs_hook=pairs_hook)
+    except ValueError:
+        return []
+    return found
 
 
 @dataclass
