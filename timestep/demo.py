@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from timestep import config
 from timestep.redaction import redact
 
 PROMPT = "Please book a table for two at Chez Nous tonight at 19:30."
@@ -217,7 +218,7 @@ class Demo:
         return 0
 
     def typescript(self) -> bool:
-        node = shutil.which(os.environ.get("TIMESTEP_NODE") or "node")
+        node = shutil.which(config.configured_node() or "node")
         if node is None or not (TS_RESUMER.parent / "node_modules").is_dir():
             self.say("Skipped: it needs Node.js and the TypeScript SDK (`npm ci --prefix conformance/js`, which "
                      "`make` runs).", indent="   ")

@@ -69,9 +69,9 @@ async def run_agent(
     if session_id is not None:
         check_id(session_id, "session id")
     encoded_input = input_json(input)  # an input the store cannot hold is refused before anything is stored
+    settings = lease.lease_settings()
     store = resolve_store(store)
     await store.open()
-    settings = lease.lease_settings()
     base = 0
     new_run_id = False
     if run_id is not None and isinstance(input, RunState) and await _exists(store, run_id):

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from timestep import config
 from timestep.errors import PriceTableError
 
 __all__ = ["Price", "PriceTable", "load_prices", "model_key"]
@@ -83,7 +84,7 @@ def load_prices(override: str | os.PathLike[str] | None = None) -> PriceTable:
     """The packaged table with ``override`` (else ``TIMESTEP_PRICES``, if set) merged over it."""
     packaged = resources.files("timestep").joinpath("data/prices.json").read_text(encoding="utf-8")
     base = _parse(packaged, "the packaged price table")
-    path = override if override is not None else os.environ.get("TIMESTEP_PRICES") or None
+    path = override if override is not None else config.prices_file()
     if path is None:
         return base
     try:

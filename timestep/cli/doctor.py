@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from timestep import config
 from timestep.cli import common
 from timestep.cli.safe_text import shown
 from timestep.errors import TimestepError
@@ -132,7 +133,7 @@ def _prices_check(diagnosis: Diagnosis) -> None:
     except TimestepError as exc:
         diagnosis.checks.append(Check("price table", "problem", "unreadable", str(exc)))
         return
-    source = os.environ.get("TIMESTEP_PRICES")
+    source = config.prices_file()
     detail = f"{len(table.entries)} entries as of {table.as_of}" + (f", with {source}" if source else "")
     diagnosis.checks.append(Check("price table", "ok", detail))
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from timestep import config
 from timestep.durable.ownership import current_owner, owner_is_alive
 
 if TYPE_CHECKING:
@@ -47,11 +47,9 @@ class LeaseSettings:
 
 
 def lease_settings(duration: float | None = None, interval: float | None = None) -> LeaseSettings:
-    """Argument, else ``TIMESTEP_LEASE_SECONDS`` / ``TIMESTEP_HEARTBEAT_SECONDS``, else 30 s and 10 s."""
-    duration = duration if duration is not None else float(os.environ.get("TIMESTEP_LEASE_SECONDS", "30"))
-    interval = interval if interval is not None else float(
-        os.environ.get("TIMESTEP_HEARTBEAT_SECONDS", str(min(10.0, duration / 3)))
-    )
+    """Argument, else ``TIMESTEP_LEASE_SECONDS`` / ``TIMESTEP_HEARTBEAT_SECONDS`` (see ``timestep.config``)."""
+    duration = duration if duration is not None else config.lease_seconds()
+    interval = interval if interval is not None else config.heartbeat_seconds(duration)
     return LeaseSettings(duration, interval)
 
 

@@ -17,6 +17,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from timestep import config
 from timestep.config import node_cache_root
 from timestep.errors import NodeNotFoundError, NodePackagesMissingError
 
@@ -29,7 +30,7 @@ _COMPLETE_MARKER = ".installed"
 @cache
 def node_executable() -> str:
     """The path of a Node.js new enough for PGLite, or a clear error saying how to get one."""
-    node = os.environ.get("TIMESTEP_NODE") or shutil.which("node")
+    node = config.configured_node() or shutil.which("node")
     if not node:
         raise NodeNotFoundError(
             "Node.js was not found on PATH; the embedded store runs PGLite under Node. "
