@@ -60,14 +60,14 @@ class RunStateStore:
         if self.path is not None:
             _write_atomically(self.path, snapshot.text)
             return None
-        assert self.run_id is not None
+        run_id = self._run_id()
         async with resolve_store(self._store).transaction() as conn:
             await conn.execute(
                 "INSERT INTO timestep_runs (run_id, agent_name, status) VALUES (%s, %s, %s)"
                 " ON CONFLICT (run_id) DO NOTHING",
-                (self.run_id, self.agent.name, "interrupted" if state.get_interruptions() else "running"),
+                (run_id, self.agent.name, "interrupted" if state.get_interruptions() else "running"),
             )
-            return await run_records.insert_snapshot(conn, self.run_id, kind, snapshot)
+            return await run_records.insert_snapshot(conn, run_id, kind, snapshot)
 
     async def load(self, snapshot_id: int | None = None) -> RunState[Any, Agent[Any]]:
         """The latest saved state (or the snapshot ``snapshot_id``), in either SDK's format."""
@@ -77,22 +77,22 @@ class RunStateStore:
             except FileNotFoundError as exc:
                 raise RunStateError(f"no saved state at {self.path}") from exc
             return await decode_state(self.agent, text)
-        assert self.run_id is not None
+        run_id = self._run_id()
         async with resolve_store(self._store).connection() as conn:
             if snapshot_id is None:
-                latest = await run_records.latest_snapshot(conn, self.run_id)
+                latest = await run_records.latest_snapshot(conn, run_id)
                 stored = latest[1] if latest else None
             else:
-                stored = await run_records.get_snapshot(conn, self.run_id, snapshot_id)
+                stored = await run_records.get_snapshot(conn, run_id, snapshot_id)
         if stored is None:
             which = f"snapshot {snapshot_id}" if snapshot_id is not None else "snapshot"
-            raise RunStateError(f"run {self.run_id!r} has no {which}")
+            raise RunStateError(f"run {run_id!r} has no {which}")
         return await decode_state(self.agent, stored)
 
     async def list_snapshots(self) -> list[SnapshotInfo]:
-        assert self._in_database()
+        run_id = self._run_id()
         async with resolve_store(self._store).connection() as conn:
-            return await run_records.list_snapshots(conn, str(self.run_id))
+            return await run_records.list_snapshots(conn, run_id)
 
     async def delete(self, snapshot_id: int | None = None) -> int:
         """Delete one snapshot, or all of them (the file, for a file store); returns how many went."""
@@ -102,13 +102,15 @@ class RunStateStore:
             except FileNotFoundError:
                 return 0
             return 1
+        run_id = self._run_id()
         async with resolve_store(self._store).connection() as conn:
-            return await run_records.delete_snapshots(conn, str(self.run_id), snapshot_id)
+            return await run_records.delete_snapshots(conn, run_id, snapshot_id)
 
-    def _in_database(self) -> bool:
-        if self.path is not None:
+    def _run_id(self) -> str:
+        """The run whose snapshots this store keeps; a file store keeps one state and has none."""
+        if self.run_id is None:
             raise ConfigurationError("a file RunStateStore keeps one state; snapshots are kept in the database")
-        return True
+        return self.run_id
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -111,8 +111,6 @@ class Journal:
     model_steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     tool_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_step: int = 0
-    replayed_model_steps: int = 0
-    replayed_tool_results: int = 0
 
     @property
     def run_id(self) -> str:
@@ -123,10 +121,6 @@ class Journal:
         for kind, key, payload in await cur.fetchall():
             target = self.model_steps if kind == "model_response" else self.tool_results
             target[key] = orjson.loads(payload)
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.model_steps and not self.tool_results
 
     def step_key(self) -> str:
         return f"{self.base}.{self.next_step}"
@@ -139,13 +133,11 @@ class Journal:
             response = decode_model_response(payload)
         except Exception as exc:
             raise RunStateError(f"run {self.run_id}: journaled model step {key} does not load ({exc})") from exc
-        self.replayed_model_steps += 1
         return response
 
     def recorded_tool_result(self, call_id: str) -> dict[str, Any] | None:
         payload = self.tool_results.get(call_id)
         if payload is not None:
-            self.replayed_tool_results += 1
             self.recorder.skip_call(call_id)
         return payload
 
