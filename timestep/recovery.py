@@ -14,10 +14,11 @@ result and runs again on recovery. Tools with external effects should pass ``tim
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import orjson
 from agents import Agent, RunConfig
+from agents.memory import Session
 from agents.models.interface import ModelProvider
 
 from timestep.durable import lease, run_records
@@ -26,29 +27,77 @@ from timestep.durable.journal import drop_replayed_session_items
 from timestep.durable.resumption import resume_from_snapshot
 from timestep.durable.snapshots import decode_state
 from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotFoundError, RunNotResumableError
+from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
 from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 
 __all__ = ["recover", "recover_orphaned_runs"]
 
+TContext = TypeVar("TContext")
+
 _LATEST_SNAPSHOT = (
     "SELECT id, session_item_id, state::text FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1"
 )
 
 
+@overload
 async def recover(
-    agent: Agent[Any],
+    agent: Agent[TContext],
     run_id: str,
     *,
     store: Store | None = None,
-    session: Any = None,
+    session: Session | None = None,
+    stream: Literal[False] = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    context: TContext | None = None,
+) -> TimestepRunResult: ...
+
+
+@overload
+async def recover(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
+    stream: Literal[True],
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    context: TContext | None = None,
+) -> TimestepStreamingResult: ...
+
+
+@overload
+async def recover(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
     stream: bool = False,
     run_config: RunConfig | None = None,
     max_turns: int | None = None,
     model_provider: ModelProvider | None = None,
-    context: Any = None,
-) -> Any:
+    context: TContext | None = None,
+) -> TimestepRunResult | TimestepStreamingResult: ...
+
+
+async def recover(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
+    stream: bool = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    context: TContext | None = None,
+) -> TimestepRunResult | TimestepStreamingResult:
     """Finish the run ``run_id`` whose process died, replaying its journal; returns the run's result.
 
     A run waiting for approvals is resumed from its snapshot (as ``resume_run`` does). A run whose owner is alive
@@ -127,12 +176,12 @@ async def recover(
 
 
 async def recover_orphaned_runs(
-    agents: Agent[Any] | Mapping[str, Agent[Any]],
+    agents: Agent[TContext] | Mapping[str, Agent[TContext]],
     *,
     store: Store | None = None,
     run_config: RunConfig | None = None,
     model_provider: ModelProvider | None = None,
-) -> list[Any]:
+) -> list[TimestepRunResult]:
     """Recover every orphaned run of the store whose agent is known (by name), for use at start-up.
 
     Runs another process takes first are skipped; runs of unknown agents are left for their programs.
@@ -143,7 +192,7 @@ async def recover_orphaned_runs(
     by_name = {agents.name: agents} if isinstance(agents, Agent) else dict(agents)
     async with store.connection() as conn:
         running = await lease.list_running(conn)
-    results = []
+    results: list[TimestepRunResult] = []
     for row in running:
         agent = by_name.get(row.agent_name)
         if agent is None or not lease.is_orphaned(row):

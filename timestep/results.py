@@ -4,7 +4,7 @@ under; a streaming result commits the run's outcome once its events are drained.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from agents import RunResult, RunResultStreaming, RunState
 from agents.stream_events import StreamEvent
@@ -81,7 +81,10 @@ class TimestepStreamingResult:
             raise failure from failure.__cause__
 
 
-async def consume_result(result: Any) -> Any:
+Result = TypeVar("Result", TimestepRunResult, TimestepStreamingResult, RunResult, RunResultStreaming)
+
+
+async def consume_result(result: Result) -> Result:
     """Drain a streaming result and return it finished; a finished result is returned as is."""
     if isinstance(result, TimestepStreamingResult):
         if not result.is_finished:

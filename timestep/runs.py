@@ -15,39 +15,96 @@ without asking the model again for a committed response or re-running a tool who
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Literal, TypeVar, overload
 
-from agents import Agent, RunConfig, RunState
+from agents import Agent, RunConfig, RunState, TResponseInputItem
+from agents.memory import Session
 from agents.models.interface import ModelProvider
 
 from timestep.durable import lease, run_records
-from timestep.durable.attempt import RunInput, execute, input_json, prepare_run, with_provider
+from timestep.durable.attempt import execute, input_json, prepare_run, with_provider
 from timestep.durable.journal import session_watermark
 from timestep.durable.ownership import current_owner, owner_is_alive
 from timestep.durable.resumption import claim, resume_from_snapshot
 from timestep.durable.snapshots import decode_state, encode_state
 from timestep.errors import RunNotResumableError
 from timestep.recovery import recover
+from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.storable import check_id
 from timestep.store import Store, resolve_store
 
-__all__ = ["resume_run", "run_agent"]
+__all__ = ["Input", "resume_run", "run_agent"]
+
+TContext = TypeVar("TContext")
+Input = str | list[TResponseInputItem] | RunState[TContext, Agent[TContext]]
+"""What a run starts from: text, input items, or the state of a run to continue."""
 
 
+@overload
 async def run_agent(
-    agent: Agent[Any],
-    input: RunInput,
-    session: Any = None,
+    agent: Agent[TContext],
+    input: Input[TContext],
+    session: Session | None = None,
+    stream: Literal[False] = False,
+    *,
+    store: Store | None = None,
+    run_id: str | None = None,
+    run_config: RunConfig | None = None,
+    context: TContext | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    durable: bool = True,
+) -> TimestepRunResult: ...
+
+
+@overload
+async def run_agent(
+    agent: Agent[TContext],
+    input: Input[TContext],
+    session: Session | None = None,
+    *,
+    stream: Literal[True],
+    store: Store | None = None,
+    run_id: str | None = None,
+    run_config: RunConfig | None = None,
+    context: TContext | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    durable: bool = True,
+) -> TimestepStreamingResult: ...
+
+
+@overload
+async def run_agent(
+    agent: Agent[TContext],
+    input: Input[TContext],
+    session: Session | None = None,
     stream: bool = False,
     *,
     store: Store | None = None,
     run_id: str | None = None,
     run_config: RunConfig | None = None,
-    context: Any = None,
+    context: TContext | None = None,
     max_turns: int | None = None,
     model_provider: ModelProvider | None = None,
     durable: bool = True,
-) -> Any:
+) -> TimestepRunResult | TimestepStreamingResult: ...
+
+
+async def run_agent(
+    agent: Agent[TContext],
+    input: Input[TContext],
+    session: Session | None = None,
+    stream: bool = False,
+    *,
+    store: Store | None = None,
+    run_id: str | None = None,
+    run_config: RunConfig | None = None,
+    context: TContext | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+    durable: bool = True,
+) -> TimestepRunResult | TimestepStreamingResult:
     """Run ``agent`` on ``input`` (text, input items, or a ``RunState``) with everything recorded.
 
     With ``durable=True`` (the default) every model response and tool result is journaled, and each tool
@@ -109,17 +166,59 @@ async def run_agent(
     )
 
 
+@overload
 async def resume_run(
-    agent: Agent[Any],
+    agent: Agent[TContext],
     run_id: str,
     *,
     store: Store | None = None,
-    session: Any = None,
+    session: Session | None = None,
+    stream: Literal[False] = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+) -> TimestepRunResult: ...
+
+
+@overload
+async def resume_run(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
+    stream: Literal[True],
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+) -> TimestepStreamingResult: ...
+
+
+@overload
+async def resume_run(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
     stream: bool = False,
     run_config: RunConfig | None = None,
     max_turns: int | None = None,
     model_provider: ModelProvider | None = None,
-) -> Any:
+) -> TimestepRunResult | TimestepStreamingResult: ...
+
+
+async def resume_run(
+    agent: Agent[TContext],
+    run_id: str,
+    *,
+    store: Store | None = None,
+    session: Session | None = None,
+    stream: bool = False,
+    run_config: RunConfig | None = None,
+    max_turns: int | None = None,
+    model_provider: ModelProvider | None = None,
+) -> TimestepRunResult | TimestepStreamingResult:
     """Resume an interrupted run from its latest snapshot, applying the decisions stored for it.
 
     Exactly one process can resume a run: a second gets ``AlreadyResumingError``. A run whose process died

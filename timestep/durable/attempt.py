@@ -71,7 +71,7 @@ def prepare_run(
 async def execute(
     run: PreparedRun, input: RunInput, *, session: Any, stream: bool, context: Any, max_turns: int | None,
     settings: lease.LeaseSettings | None = None,
-) -> Any:
+) -> TimestepRunResult | TimestepStreamingResult:
     """Run a prepared attempt with its lease renewed until it stops."""
     recorder, writer, run_id = run.recorder, run.writer, run.writer.run_id
     run.session_id = getattr(session, "session_id", None) if isinstance(session, TimestepSession) else None

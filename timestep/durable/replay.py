@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import weakref
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import agents.tool as sdk_tool
 from agents import Agent, RunConfig
@@ -58,7 +58,9 @@ _HOSTED_TOOLS = (WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenera
 _SDK_ERROR_ATTR = getattr(sdk_tool, "_DEFAULT_FAILURE_HANDLED_ATTR", "_agents_default_failure_handled")
 
 
-def idempotency_key(context: ToolContext[Any]) -> str:
+TContext = TypeVar("TContext")
+
+def idempotency_key(context: ToolContext[TContext]) -> str:
     """``run_id:call_id`` of the tool call being run: the same in every attempt at the call.
 
     A tool whose process dies while it runs is run again on recovery (at-least-once); a tool with external

@@ -16,6 +16,7 @@ from timestep.durable.attempt import apply_decisions, execute, prepare_run, with
 from timestep.durable.ownership import current_owner, owner_is_alive
 from timestep.durable.snapshots import decode_state
 from timestep.errors import AlreadyResumingError, RunNotFoundError, RunNotResumableError
+from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
 from timestep.store import Store
 
@@ -32,7 +33,7 @@ async def resume_from_snapshot(
     run_config: RunConfig | None,
     max_turns: int | None,
     model_provider: ModelProvider | None,
-) -> Any:
+) -> TimestepRunResult | TimestepStreamingResult:
     """Claim the interrupted run ``run_id`` and run it on from its latest snapshot with its decisions."""
     run = await claim(store, run_id)
     config = with_provider(run_config, model_provider)
