@@ -26,6 +26,7 @@ from timestep.durable.attempt import apply_decisions, execute, prepare_run, with
 from timestep.durable.journal import drop_replayed_session_items
 from timestep.durable.resumption import resume_from_snapshot
 from timestep.durable.snapshots import decode_state
+from timestep.durable.statuses import FINISHED
 from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotFoundError, RunNotResumableError
 from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
@@ -116,7 +117,7 @@ async def recover(
             raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
         if row.status == "interrupted":
             interrupted = True
-        elif row.status in run_records.FINISHED_STATUSES:
+        elif row.status in FINISHED:
             raise RunNotResumableError(f"run {run_id} is {row.status}; there is nothing to recover")
         elif not row.leased:
             raise RunNotResumableError(

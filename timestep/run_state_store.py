@@ -17,11 +17,10 @@ from agents import Agent, RunState
 from timestep.durable import run_records
 from timestep.durable.run_records import SnapshotInfo
 from timestep.durable.snapshots import Language, decode_state, encode_state
+from timestep.durable.statuses import SnapshotKind
 from timestep.errors import ConfigurationError, RunStateError
 from timestep.storable import check_id
 from timestep.store import Store, resolve_store
-
-SNAPSHOT_KINDS = ("interrupted", "checkpoint", "final")
 
 
 class RunStateStore:
@@ -54,8 +53,8 @@ class RunStateStore:
 
     async def save(self, state: RunState[Any, Any], *, kind: str = "checkpoint") -> int | None:
         """Store ``state``; returns the snapshot id (None for a file)."""
-        if kind not in SNAPSHOT_KINDS:
-            raise ConfigurationError(f"snapshot kind must be one of {', '.join(SNAPSHOT_KINDS)}, not {kind!r}")
+        if kind not in SnapshotKind.__members__.values():
+            raise ConfigurationError(f"snapshot kind must be one of {', '.join(SnapshotKind)}, not {kind!r}")
         snapshot = encode_state(state, self.format)
         if self.path is not None:
             _write_atomically(self.path, snapshot.text)

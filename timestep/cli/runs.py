@@ -14,6 +14,7 @@ from timestep.cli.queries import RunDetail, RunListing, latest_state_text, list_
 from timestep.cli.safe_text import shown
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
 from timestep.durable import run_records
+from timestep.durable.statuses import RunStatus
 from timestep.usage_cost import PriceTable, load_prices
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     from timestep.store import Store
 
-STATUSES = ("running", "interrupted", "completed", "failed", "cancelled")
 
 
 def listing_dict(run: RunListing) -> dict[str, Any]:
@@ -262,7 +262,7 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     sub = runs.add_subparsers(dest="runs_command", required=True, metavar="{list,show}")
     listing = sub.add_parser("list", parents=[parent], help="runs, newest first",
                              description="Runs, newest first, with their pending approvals.")
-    listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    listing.add_argument("--status", choices=[status.value for status in RunStatus], help="only runs with this status")
     listing.add_argument("--session", metavar="SESSION", type=common.stored_id, help="only runs of this session")
     listing.add_argument("--limit", type=common.positive_int, default=100, help="at most this many runs (default 100)")
     listing.set_defaults(handler=lambda a: common.emit(a, common.run(_list(a))))

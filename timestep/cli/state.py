@@ -115,6 +115,7 @@ async def _import(args: argparse.Namespace) -> Written:
     from timestep.durable import run_records
     from timestep.durable.ownership import current_owner
     from timestep.durable.snapshots import SDK_VERSION, EncodedSnapshot, parse_snapshot
+    from timestep.durable.statuses import RunStatus
 
     name = args.file or "standard input"
     try:
@@ -138,7 +139,7 @@ async def _import(args: argparse.Namespace) -> Written:
         await run_records.mark_pending_approval(conn, run_id, pending)
         snapshot_id = await run_records.insert_snapshot(conn, run_id, "interrupted" if pending else "checkpoint",
                                                         snapshot)
-        await run_records.set_run_status(conn, run_id, "interrupted" if pending else "running")
+        await run_records.set_run_status(conn, run_id, RunStatus.INTERRUPTED if pending else RunStatus.RUNNING)
     return Written("imported", name, snapshot.size_bytes, language, run_id, snapshot_id, tuple(c[0] for c in pending))
 
 

@@ -21,6 +21,7 @@ from timestep.durable.hooks import RunRecorder, json_text
 from timestep.durable.journal import Journal
 from timestep.durable.replay import Instrumented, JournalingModel, instrument
 from timestep.durable.snapshots import encode_state
+from timestep.durable.statuses import RunStatus
 from timestep.durable.writer import RunWriter, current_run_writer
 from timestep.errors import LeaseLostError, RecordingError, TimestepError, UnstorableError
 from timestep.redaction import error_text
@@ -128,13 +129,13 @@ async def _finish(run: PreparedRun, result: RunResult | RunResultStreaming) -> N
             run.recorder.finish_call(str(_call_id(item.raw_item)), _raw_output(item.raw_item), "completed")
     snapshot = encode_state(result.to_state())
     if result.interruptions:
-        writer.add_outcome("interrupted", snapshot, session_id=run.session_id, pending=[
+        writer.add_outcome(RunStatus.INTERRUPTED, snapshot, session_id=run.session_id, pending=[
             (str(_call_id(i.raw_item)), i.name or "", i.agent.name, str(_field(i.raw_item, "arguments") or ""))
             for i in result.interruptions
         ])
     else:
         writer.add_outcome(
-            "completed", snapshot, session_id=run.session_id,
+            RunStatus.COMPLETED, snapshot, session_id=run.session_id,
             final_output_json=json_text(result.final_output, "final output"),
         )
     await writer.flush()
@@ -149,7 +150,8 @@ async def _fail(writer: RunWriter, exc: BaseException) -> BaseException:
     failure = _cause(exc, UnstorableError, RecordingError, LeaseLostError) or exc
     if isinstance(failure, LeaseLostError):
         return failure  # the run belongs to another process now: leave its row alone
-    status = "cancelled" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
+    cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+    status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
     await writer.stop(status, error_text(failure))
     return failure
 

@@ -15,6 +15,7 @@ from timestep.durable import lease, run_records
 from timestep.durable.attempt import apply_decisions, execute, prepare_run, with_provider
 from timestep.durable.ownership import current_owner, owner_is_alive
 from timestep.durable.snapshots import decode_state
+from timestep.durable.statuses import FINISHED, RunStatus
 from timestep.errors import AlreadyResumingError, RunNotFoundError, RunNotResumableError
 from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
@@ -67,7 +68,7 @@ async def claim(store: Store, run_id: str) -> run_records.RunRow:
             raise AlreadyResumingError(
                 f"run {run_id} is already running or resuming in process {run.owner}; wait for it to stop"
             )
-        if run.status in run_records.FINISHED_STATUSES:
+        if run.status in FINISHED:
             raise RunNotResumableError(f"run {run_id} is {run.status}; there is nothing to resume")
         undecided = [
             c for c in await run_records.list_tool_calls(conn, run_id) if c.status == "pending_approval"
@@ -78,12 +79,12 @@ async def claim(store: Store, run_id: str) -> run_records.RunRow:
                 f"run {run_id} still waits for decisions on {listing}: approve or reject them first "
                 f"(`timestep approve {run_id}` or `timestep reject {run_id} CALL`)"
             )
-        await run_records.set_run_status(conn, run_id, "running", owner=current_owner())
+        await run_records.set_run_status(conn, run_id, RunStatus.RUNNING, owner=current_owner())
         await lease.start(conn, run_id, lease.lease_settings())
     return run
 
 
-async def _release(store: Store, run_id: str, previous_status: str) -> None:
+async def _release(store: Store, run_id: str, previous_status: RunStatus) -> None:
     """Give a claimed run back when resuming it failed before it started."""
     async with store.connection() as conn:
         await run_records.set_run_status(conn, run_id, previous_status)

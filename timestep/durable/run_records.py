@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 
+from timestep.durable.statuses import FINISHED, RunStatus
+
 if TYPE_CHECKING:  # the command line reads runs without importing the Agents SDK
     from timestep.durable.snapshots import EncodedSnapshot
 
-RunStatus = str  # 'running' | 'interrupted' | 'completed' | 'failed' | 'cancelled'
-FINISHED_STATUSES = ("completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class RunRow:
     created_at: datetime
     updated_at: datetime
     max_turns: int | None  # as the run was started with; resuming keeps it unless told otherwise
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", RunStatus(self.status))  # read from SQL as text
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ async def set_run_status(
     conn: AsyncConnection[Any], run_id: str, status: RunStatus, *, owner: str | None = None,
     final_output_json: str | None = None, error: str | None = None,
 ) -> None:
-    finished = status in FINISHED_STATUSES
+    finished = status in FINISHED
     await conn.execute(
         "UPDATE timestep_runs SET status = %s, owner = %s, final_output = %s, error = %s, updated_at = now(),"
         " finished_at = CASE WHEN %s THEN now() ELSE NULL END WHERE run_id = %s",

@@ -33,6 +33,7 @@ import orjson
 import psycopg
 
 from timestep.durable import run_records
+from timestep.durable.statuses import RunStatus
 from timestep.errors import LeaseLostError, RecordingError
 from timestep.storable import check_id, check_text
 from timestep.store.literal import Literals, send_simple_query, simple_query_result
@@ -163,7 +164,7 @@ class RunWriter:
         self._session_appends += 1
 
     def add_outcome(
-        self, status: str, snapshot: EncodedSnapshot, *, session_id: str | None,
+        self, status: RunStatus, snapshot: EncodedSnapshot, *, session_id: str | None,
         pending: Sequence[tuple[str, str, str | None, str]] = (), final_output_json: str | None = None,
     ) -> None:
         """The run's stop: the calls it waits on, its snapshot (noting how far ``session_id`` went), its status.
@@ -219,7 +220,7 @@ class RunWriter:
         self._task = asyncio.get_running_loop().create_task(self._write_loop(sent))
         return sent
 
-    async def stop(self, status: str, error: str) -> None:
+    async def stop(self, status: RunStatus, error: str) -> None:
         """Store the run's end, ``status`` with ``error``, after what is queued. If that cannot be committed
         (the database refused it, or this connection is broken), the end alone, with the run's own row if no
         commit stored it yet, on a connection of its own and with bound parameters. Nothing once the run was
