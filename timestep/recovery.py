@@ -37,9 +37,6 @@ __all__ = ["recover", "recover_orphaned_runs"]
 
 TContext = TypeVar("TContext")
 
-_LATEST_SNAPSHOT = (
-    "SELECT id, session_item_id, state::text FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1"
-)
 
 
 @overload
@@ -130,14 +127,13 @@ async def recover(
             )
         else:
             interrupted = False
-            cur = await conn.execute(_LATEST_SNAPSHOT, (run_id,))
-            latest = await cur.fetchone()
+            latest = await run_records.latest_snapshot(conn, run_id)
             if not row.journaled and latest is None:
                 raise RecoveryRefusedError(
                     f"run {run_id} was started with durable=False: nothing was journaled, so recovering it "
                     "would ask the model and run every tool again; start it again instead"
                 )
-            base = int(latest[0]) if latest else 0
+            base = latest[0].id if latest else 0
             owner = await lease.take(conn, run_id, settings)
             prepared = prepare_run(agent, config, store, run_id, owner, base, stream=stream)
             if prepared.instrumented.unjournaled:
@@ -145,7 +141,8 @@ async def recover(
                     f"run {run_id} cannot be recovered faithfully: the journal cannot replay "
                     f"{', '.join(prepared.instrumented.unjournaled)}; they would run again unrecorded"
                 )
-            await drop_replayed_session_items(conn, run_id, row.session_id, latest[1] if latest else None)
+            watermark = latest[0].session_item_id if latest else None
+            await drop_replayed_session_items(conn, run_id, row.session_id, watermark)
             await prepared.journal.load(conn)
             decisions = (
                 {c.call_id: c for c in await run_records.list_tool_calls(conn, run_id)} if latest else {}
@@ -157,7 +154,7 @@ async def recover(
         )
     try:
         if latest is not None:
-            state = await decode_state(prepared.instrumented.agent, latest[2])
+            state = await decode_state(prepared.instrumented.agent, latest[1])
             apply_decisions(state, decisions)
             start: Any = state
         elif row.input_json is not None:

@@ -87,14 +87,6 @@ async def run_detail(conn: AsyncConnection[Any], run_id: str) -> RunDetail:
     return RunDetail(*row)
 
 
-async def latest_state_text(conn: AsyncConnection[Any], run_id: str) -> str | None:
-    cur = await conn.execute(
-        "SELECT state::text FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1", (run_id,)
-    )
-    row = await cur.fetchone()
-    return row[0] if row else None
-
-
 async def require_session(conn: AsyncConnection[Any], session_id: str) -> None:
     """Raise unless the session has a row, or runs that name it."""
     cur = await conn.execute(

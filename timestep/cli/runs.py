@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, summarize_items
-from timestep.cli.queries import RunDetail, RunListing, latest_state_text, list_runs, run_detail, usage_groups
+from timestep.cli.queries import RunDetail, RunListing, list_runs, run_detail, usage_groups
 from timestep.cli.safe_text import shown
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
 from timestep.durable import run_records
@@ -213,7 +213,8 @@ async def _show(args: argparse.Namespace) -> RunShow:
         snapshots = await run_records.list_snapshots(conn, args.run)
         usage = await usage_groups(conn, by="run", run_id=args.run, session_id=None)
         with common.progress("reading the latest snapshot"):
-            state = await latest_state_text(conn, args.run)
+            latest = await run_records.latest_snapshot(conn, args.run)
+            state = latest[1] if latest else None
     models = [m for g in price_groups(usage, prices, by="run") for m in g.models]
     return RunShow(run, summarize_items(state), calls, snapshots, UsageTotal(None, models), prices)
 

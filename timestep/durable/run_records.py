@@ -47,6 +47,7 @@ class SnapshotInfo:
     schema_version: str
     size_bytes: int
     created_at: datetime
+    session_item_id: int | None  # the session's last item when it was taken: recovery drops what came after
 
 
 @dataclass(frozen=True)
@@ -136,20 +137,22 @@ async def insert_snapshot(conn: AsyncConnection[Any], run_id: str, kind: str, sn
     return int(row[0])
 
 
+_SNAPSHOT_COLUMNS = "id, run_id, kind, language, sdk_version, schema_version, size_bytes, created_at, session_item_id"
+
+
 async def latest_snapshot(conn: AsyncConnection[Any], run_id: str) -> tuple[SnapshotInfo, str] | None:
     cur = await conn.execute(
-        "SELECT id, run_id, kind, language, sdk_version, schema_version, size_bytes, created_at, state::text"
-        " FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id DESC LIMIT 1",
+        f"SELECT {_SNAPSHOT_COLUMNS}, state::text FROM timestep_run_snapshots WHERE run_id = %s"
+        " ORDER BY id DESC LIMIT 1",
         (run_id,),
     )
     row = await cur.fetchone()
-    return (SnapshotInfo(*row[:8]), row[8]) if row else None
+    return (SnapshotInfo(*row[:-1]), row[-1]) if row else None
 
 
 async def list_snapshots(conn: AsyncConnection[Any], run_id: str) -> list[SnapshotInfo]:
     cur = await conn.execute(
-        "SELECT id, run_id, kind, language, sdk_version, schema_version, size_bytes, created_at"
-        " FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id",
+        f"SELECT {_SNAPSHOT_COLUMNS} FROM timestep_run_snapshots WHERE run_id = %s ORDER BY id",
         (run_id,),
     )
     return [SnapshotInfo(*row) for row in await cur.fetchall()]
