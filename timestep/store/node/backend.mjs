@@ -24,7 +24,7 @@ export class Backend {
     this.settingsOwner = null // the client whose session settings the backend has now
     this.unnamedOwner = null // the client whose Parse made the backend's unnamed statement
     this.cleanups = [] // statements of departed clients, closed when no client holds the backend
-    this.cancelled = new Set()
+    this.cancelled = new Map() // client => when its latest cancel request was sent
     this.scheduled = false
   }
 
@@ -52,8 +52,8 @@ export class Backend {
     this.schedule()
   }
 
-  cancel(client) {
-    this.cancelled.add(client)
+  cancel(client, sentAt) {
+    this.cancelled.set(client, sentAt)
     this.schedule()
   }
 
@@ -106,10 +106,15 @@ export class Backend {
     client.write(client.finish(unit, this.exec(plan.input), plan))
   }
 
-  /** Requests that came in while the unit they cancel was still waiting: answer them without running it. */
+  /**
+   * Requests that came in while the unit they cancel was still waiting: answer them without running it. A
+   * unit the client sent after the request (read while the request waited behind a running statement) is
+   * not the one it cancels.
+   */
   applyCancels() {
-    for (const client of this.cancelled) {
+    for (const [client, sentAt] of this.cancelled) {
       if (client.closed || !client.units.length) continue // what ran is not interrupted
+      if (client.units[0].receivedAt > sentAt) continue
       if (client === this.holder && !client.idle) {
         // Inside its transaction: fail it in the backend, as PostgreSQL fails a cancelled statement.
         const last = typeOf(client.units[0].at(-1))

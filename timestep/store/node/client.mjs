@@ -83,6 +83,7 @@ export class Client {
       const unit = this.partial
       this.partial = []
       this.partialBytes = 0
+      unit.receivedAt = process.hrtime.bigint() // a cancel request sent before it may cancel it
       if (this.discarding) this.discard(unit)
       else this.units.push(unit)
     }

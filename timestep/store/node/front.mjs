@@ -37,7 +37,10 @@ const server = net.createServer((socket) => {
         continue
       }
       if (first.code === CANCEL_REQUEST && first.packet.length === 16) {
-        process.send({ cancel: { pid: first.packet.readInt32BE(8), secret: first.packet.readInt32BE(12) } })
+        // When it was sent (one monotonic clock for every process of the machine): the server may read it
+        // only after a long statement, when the client has sent its next one, which it must not cancel.
+        const sentAt = String(process.hrtime.bigint())
+        process.send({ cancel: { pid: first.packet.readInt32BE(8), secret: first.packet.readInt32BE(12), sentAt } })
         socket.destroy()
         return
       }

@@ -130,7 +130,7 @@ front.on('message', (msg, handle) => {
   if (msg.listening) log(`serving ${pgdata} on ${socketPath} (pid ${process.pid})`)
   else if (msg.cancel) {
     const client = clients.get(msg.cancel.pid)
-    if (client && client.secret === msg.cancel.secret) backend.cancel(client)
+    if (client && client.secret === msg.cancel.secret) backend.cancel(client, BigInt(msg.cancel.sentAt))
   } else if (msg.client && handle) handedOver.set(msg.token, [handle, Buffer.from(msg.client, 'base64')])
   else if (msg.released && handedOver.has(msg.released)) {
     accept(...handedOver.get(msg.released))
