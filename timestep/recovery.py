@@ -109,7 +109,7 @@ async def recover(
     config = with_provider(run_config, model_provider)
     settings = lease.lease_settings()
     async with store.transaction() as conn:
-        row = await lease.lock_run(conn, run_id)
+        row = await run_records.get_run(conn, run_id, for_update=True)
         if row is None:
             raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
         if row.status == "interrupted":

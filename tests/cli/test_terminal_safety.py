@@ -19,9 +19,9 @@ from rich.console import Console
 
 from tests.cli.conftest import cli
 from timestep import approve, resume_run, run_agent
-from timestep.cli.queries import RunListing
 from timestep.cli.runs import RunList
 from timestep.cli.safe_text import ESCAPE_STYLE, shown
+from timestep.durable.run_records import Run
 from timestep.session import TimestepSession
 from timestep.store import Store
 from timestep.testing import ScriptedModel, TurnUsage
@@ -102,9 +102,10 @@ def strings(value: Any) -> list[str]:
 
 def rendered(session_id: str) -> str:
     at = datetime(2025, 1, 1, tzinfo=UTC)
-    listing = RunListing("r1", session_id, "interrupted", session_id, "python", 1, at, at)
+    run = Run("r1", session_id, "interrupted", session_id, "python", None, None, None, None, at, at, None, None,
+              True, True, False)
     out = io.StringIO()
-    RunList([listing]).render(Console(file=out, width=120, color_system=None, highlight=False))
+    RunList([(run, 1)]).render(Console(file=out, width=120, color_system=None, highlight=False))
     return out.getvalue()
 
 

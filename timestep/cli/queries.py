@@ -11,37 +11,10 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
+from timestep.durable.run_records import RUN_COLUMNS, Run, get_run
 from timestep.errors import RunNotFoundError, SessionNotFoundError
 
 UsageGrouping = Literal["model", "day", "session", "run"]
-
-
-@dataclass(frozen=True)
-class RunListing:
-    run_id: str
-    agent_name: str
-    status: str
-    session_id: str | None
-    language: str
-    pending_approvals: int
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    run_id: str
-    agent_name: str
-    status: str
-    session_id: str | None
-    language: str
-    owner: str | None
-    error: str | None
-    input_json: str | None
-    final_output_json: str | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -61,30 +34,26 @@ class UsageGroup:
 
 async def list_runs(
     conn: AsyncConnection[Any], *, status: str | None, session_id: str | None, limit: int
-) -> list[RunListing]:
+) -> list[tuple[Run, int]]:
+    """Runs, newest first, each with how many of its tool calls wait for approval."""
     cur = await conn.execute(
-        "SELECT r.run_id, r.agent_name, r.status, r.session_id, r.language,"
-        " (SELECT count(*) FROM timestep_tool_calls c WHERE c.run_id = r.run_id"
-        "  AND c.status = 'pending_approval'), r.created_at, r.updated_at"
+        f"SELECT {RUN_COLUMNS}, (SELECT count(*) FROM timestep_tool_calls c WHERE c.run_id = r.run_id"
+        "  AND c.status = 'pending_approval')"
         " FROM timestep_runs r"
         " WHERE (%(status)s::text IS NULL OR r.status = %(status)s)"
         " AND (%(session)s::text IS NULL OR r.session_id = %(session)s)"
         " ORDER BY r.created_at DESC, r.run_id LIMIT %(limit)s",
         {"status": status, "session": session_id, "limit": limit},
     )
-    return [RunListing(*row) for row in await cur.fetchall()]
+    return [(Run(*row[:-1]), row[-1]) for row in await cur.fetchall()]
 
 
-async def run_detail(conn: AsyncConnection[Any], run_id: str) -> RunDetail:
-    cur = await conn.execute(
-        "SELECT run_id, agent_name, status, session_id, language, owner, error, input::text, final_output::text,"
-        " created_at, updated_at, finished_at FROM timestep_runs WHERE run_id = %s",
-        (run_id,),
-    )
-    row = await cur.fetchone()
-    if row is None:
+async def run_detail(conn: AsyncConnection[Any], run_id: str) -> Run:
+    """The run's row, or ``RunNotFoundError``."""
+    run = await get_run(conn, run_id)
+    if run is None:
         raise RunNotFoundError(f"no run {run_id!r} in this store; list runs with `timestep runs list`")
-    return RunDetail(*row)
+    return run
 
 
 async def require_session(conn: AsyncConnection[Any], session_id: str) -> None:

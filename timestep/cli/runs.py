@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, summarize_items
-from timestep.cli.queries import RunDetail, RunListing, list_runs, run_detail, usage_groups
+from timestep.cli.queries import list_runs, run_detail, usage_groups
 from timestep.cli.safe_text import shown
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
 from timestep.durable import run_records
@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
 
 
-def listing_dict(run: RunListing) -> dict[str, Any]:
+def listing_dict(run: run_records.Run, pending_approvals: int) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "agent": run.agent_name,
         "status": run.status,
         "session_id": run.session_id,
         "language": run.language,
-        "pending_approvals": run.pending_approvals,
+        "pending_approvals": pending_approvals,
         "created_at": common.iso(run.created_at),
         "updated_at": common.iso(run.updated_at),
     }
@@ -40,18 +40,18 @@ def listing_dict(run: RunListing) -> dict[str, Any]:
 
 @dataclass
 class RunList:
-    runs: list[RunListing]
+    runs: list[tuple[run_records.Run, int]]  # with how many calls wait for approval
 
     def to_dict(self) -> dict[str, Any]:
-        return {"runs": [listing_dict(r) for r in self.runs]}
+        return {"runs": [listing_dict(r, pending) for r, pending in self.runs]}
 
     def render(self, console: Console) -> None:
         if not self.runs:
             console.print("No runs.")
             return
         table = common.table(None, "RUN", "STATUS", "AGENT", "SESSION", "PENDING", "UPDATED")
-        for r in self.runs:
-            common.row(table, r.run_id, r.status, r.agent_name, r.session_id or "-", str(r.pending_approvals or "-"),
+        for r, pending in self.runs:
+            common.row(table, r.run_id, r.status, r.agent_name, r.session_id or "-", str(pending or "-"),
                        common.when(r.updated_at))
         console.print(table)
 
@@ -86,7 +86,7 @@ def snapshot_dict(snapshot: run_records.SnapshotInfo) -> dict[str, Any]:
 
 @dataclass
 class RunShow:
-    run: RunDetail
+    run: run_records.Run
     items: list[ItemSummary]
     calls: list[run_records.ToolCallRow]
     snapshots: list[run_records.SnapshotInfo]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from timestep import config
 from timestep.durable.ownership import current_owner, owner_is_alive
+from timestep.durable.run_records import RUN_COLUMNS, Run
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -28,11 +29,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Heartbeat",
     "LeaseSettings",
-    "OrphanRow",
     "is_orphaned",
     "lease_settings",
     "list_running",
-    "lock_run",
     "start",
     "take",
 ]
@@ -53,43 +52,16 @@ def lease_settings(duration: float | None = None, interval: float | None = None)
     return LeaseSettings(duration, interval)
 
 
-@dataclass(frozen=True)
-class OrphanRow:
-    """What recovery needs of a run row, read under its row lock."""
-
-    run_id: str
-    agent_name: str
-    status: str
-    session_id: str | None
-    owner: str | None
-    lease_expired: bool
-    input_json: str | None
-    journaled: bool = True
-    leased: bool = True  # False for rows no run_agent ever ran (a RunStateStore's, say)
-    max_turns: int | None = None  # as the run was started with
-
-
-async def lock_run(conn: AsyncConnection[Any], run_id: str) -> OrphanRow | None:
-    """The run's row, locked until the caller's transaction ends."""
+async def list_running(conn: AsyncConnection[Any]) -> list[Run]:
+    """Runs under a lease that are running, oldest first: the candidates for recovery."""
     cur = await conn.execute(
-        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), input::text,"
-        " journaled, lease_until IS NOT NULL, max_turns FROM timestep_runs WHERE run_id = %s FOR UPDATE",
-        (run_id,),
+        f"SELECT {RUN_COLUMNS} FROM timestep_runs r WHERE r.status = 'running' AND r.lease_until IS NOT NULL"
+        " ORDER BY r.created_at"
     )
-    row = await cur.fetchone()
-    return OrphanRow(*row) if row else None
+    return [Run(*row) for row in await cur.fetchall()]
 
 
-async def list_running(conn: AsyncConnection[Any]) -> list[OrphanRow]:
-    cur = await conn.execute(
-        "SELECT run_id, agent_name, status, session_id, owner, coalesce(lease_until < now(), false), NULL,"
-        " journaled, true, max_turns FROM timestep_runs WHERE status = 'running' AND lease_until IS NOT NULL"
-        " ORDER BY created_at"
-    )
-    return [OrphanRow(*row) for row in await cur.fetchall()]
-
-
-def is_orphaned(row: OrphanRow) -> bool:
+def is_orphaned(row: Run) -> bool:
     """Running under a lease, and its owner is known dead or its lease expired (an owner of another host)."""
     return row.status == "running" and row.leased and (not owner_is_alive(row.owner) or row.lease_expired)
 

@@ -58,7 +58,7 @@ async def resume_from_snapshot(
     )
 
 
-async def claim(store: Store, run_id: str) -> run_records.RunRow:
+async def claim(store: Store, run_id: str) -> run_records.Run:
     """Take a run for this process in one transaction, or explain why it cannot be resumed."""
     async with store.transaction() as conn:
         run = await run_records.get_run(conn, run_id, for_update=True)

@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # the command line reads runs without importing the Agents SD
 
 
 @dataclass(frozen=True)
-class RunRow:
+class Run:
+    """A run's row, as every reader sees it (the library, recovery, the command line)."""
+
     run_id: str
     agent_name: str
     status: RunStatus
@@ -29,12 +31,26 @@ class RunRow:
     language: str
     owner: str | None
     error: str | None
+    input_json: str | None
+    final_output_json: str | None
     created_at: datetime
     updated_at: datetime
+    finished_at: datetime | None
     max_turns: int | None  # as the run was started with; resuming keeps it unless told otherwise
+    journaled: bool
+    leased: bool  # False for rows no run_agent ever ran (a RunStateStore's, say)
+    lease_expired: bool
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", RunStatus(self.status))  # read from SQL as text
+
+
+RUN_COLUMNS = (
+    "r.run_id, r.agent_name, r.status, r.session_id, r.language, r.owner, r.error, r.input::text,"
+    " r.final_output::text, r.created_at, r.updated_at, r.finished_at, r.max_turns, r.journaled,"
+    " r.lease_until IS NOT NULL, coalesce(r.lease_until < now(), false)"
+)
+"""The columns of a ``Run``, from ``timestep_runs r``."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +94,6 @@ class UsageRecord:
     total_tokens: int
 
 
-_RUN_COLUMNS = "run_id, agent_name, status, session_id, language, owner, error, created_at, updated_at, max_turns"
-
-
 async def insert_run(
     conn: AsyncConnection[Any], run_id: str, agent_name: str, session_id: str | None, input_json: str | None,
     owner: str,
@@ -92,11 +105,12 @@ async def insert_run(
     )
 
 
-async def get_run(conn: AsyncConnection[Any], run_id: str, *, for_update: bool = False) -> RunRow | None:
+async def get_run(conn: AsyncConnection[Any], run_id: str, *, for_update: bool = False) -> Run | None:
+    """The run's row; with ``for_update``, locked until the caller's transaction ends."""
     lock = " FOR UPDATE" if for_update else ""
-    cur = await conn.execute(f"SELECT {_RUN_COLUMNS} FROM timestep_runs WHERE run_id = %s{lock}", (run_id,))
+    cur = await conn.execute(f"SELECT {RUN_COLUMNS} FROM timestep_runs r WHERE r.run_id = %s{lock}", (run_id,))
     row = await cur.fetchone()
-    return RunRow(*row) if row else None
+    return Run(*row) if row else None
 
 
 async def set_run_status(
