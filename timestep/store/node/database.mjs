@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
+import { amcheck } from '@electric-sql/pglite/contrib/amcheck'
 
 export const TEMPLATE = fileURLToPath(new URL('./template.tar.gz', import.meta.url))
 
@@ -22,8 +23,12 @@ const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']
 /** A data directory the caller must refuse: it holds files, but not a PostgreSQL cluster. */
 export class NotAClusterError extends Error {}
 
+/**
+ * Opens a data directory with the extensions `timestep doctor --check` uses: amcheck verifies tables and
+ * indexes page by page (it is installed into the database only when the check runs).
+ */
 export function openDatabase(pgdata) {
-  return PGlite.create({ dataDir: pgdata, startParams: START_PARAMS })
+  return PGlite.create({ dataDir: pgdata, startParams: START_PARAMS, extensions: { amcheck } })
 }
 
 /**
