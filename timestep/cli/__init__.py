@@ -13,7 +13,7 @@ Commands:
   timestep usage [--run RUN | --session S] [--by model|day|session|run]
   timestep db status | migrate
   timestep server status | stop
-  timestep doctor
+  timestep doctor [--check]                       --check: verify every table and index (amcheck)
   timestep setup
 
 Only ``resume`` and ``state import`` load the Agents SDK; every other command answers without it.
