@@ -19,3 +19,7 @@ not_an_agent = 42
 
 def broken() -> Agent[Any]:
     raise RuntimeError("the agent factory failed")
+
+
+def exits() -> Agent[Any]:
+    raise SystemExit(3)

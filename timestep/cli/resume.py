@@ -20,9 +20,19 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit (exit code {exc.code!r}): it tried to end the process, as sys.exit() does"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def load_agent(path: str) -> Any:
     """The ``Agent`` named by ``module:attribute`` (the attribute may be dotted, or a zero-argument callable
-    returning the agent), importing the module with the current directory on ``sys.path``."""
+    returning the agent), importing the module with the current directory on ``sys.path``.
+
+    Whatever the user's code raises, ``SystemExit`` included, becomes an ``AgentLoadError``; only Ctrl-C
+    (``KeyboardInterrupt``) passes through, to be reported as an interruption.
+    """
     module_name, sep, attribute = path.partition(":")
     if not sep or not module_name or not attribute:
         raise AgentLoadError(f"--agent {path!r} must be module:attribute, e.g. myapp.agents:triage_agent")
@@ -37,9 +47,11 @@ def load_agent(path: str) -> Any:
                 "timestep from the directory that holds it, or install the package that provides it"
             ) from exc
         raise AgentLoadError(f"importing module {module_name!r} (from --agent {path}) failed: {exc}") from exc
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         raise AgentLoadError(
-            f"importing module {module_name!r} (from --agent {path}) failed: {type(exc).__name__}: {exc}"
+            f"importing module {module_name!r} (from --agent {path}) failed: {_failure(exc)}"
         ) from exc
     target: Any = module
     for part in attribute.split("."):
@@ -49,15 +61,19 @@ def load_agent(path: str) -> Any:
             raise AgentLoadError(
                 f"module {module_name!r} has no attribute {attribute!r} (from --agent {path})"
             ) from exc
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise AgentLoadError(f"reading {attribute!r} of module {module_name!r} failed: {_failure(exc)}") from exc
     from agents import Agent
 
     if not isinstance(target, Agent) and callable(target):
         try:
             target = target()
-        except Exception as exc:
-            raise AgentLoadError(
-                f"calling {path} to build the agent failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise AgentLoadError(f"calling {path} to build the agent failed: {_failure(exc)}") from exc
     if not isinstance(target, Agent):
         raise AgentLoadError(
             f"{path} is a {type(target).__name__}, not an agents.Agent (or a zero-argument function returning one)"
