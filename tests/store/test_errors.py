@@ -125,3 +125,12 @@ def test_bad_settings_are_configuration_errors(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigurationError, match="durability"):
         open_store("/tmp/x", durability="sometimes")
     assert issubclass(ConfigurationError, TimestepError)
+
+
+async def test_pgdata_that_is_not_a_cluster_is_refused_and_left_alone(tmp_path: Path) -> None:
+    pgdata = tmp_path / "store" / "pgdata"
+    pgdata.mkdir(parents=True)
+    (pgdata / "notes.txt").write_text("mine")
+    with pytest.raises(CorruptDataDirectoryError, match=r"holds files but no PostgreSQL cluster \(no PG_VERSION\)"):
+        await open_store(tmp_path / "store").open()
+    assert [p.name for p in pgdata.iterdir()] == ["notes.txt"] and (pgdata / "notes.txt").read_text() == "mine"
