@@ -1,5 +1,6 @@
 -- timestep's tables, shared by every language and by both engines (PGLite and PostgreSQL server).
 -- JSON documents are stored as `json` (kept byte for byte, validated on write) and read as text.
+-- The functions every write goes through are in functions.sql, applied after the numbered migrations.
 
 CREATE TABLE timestep_sessions (
     session_id  text PRIMARY KEY,
@@ -39,10 +40,14 @@ CREATE TABLE timestep_runs (
     lease_until   timestamptz,    -- the owner's heartbeat; a run past its lease is recoverable
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    finished_at   timestamptz
+    finished_at   timestamptz,
+    journaled     boolean NOT NULL DEFAULT true,  -- false (durable=False): recorded, not journaled, never replayed
+    max_turns     integer         -- the limit it was started with, kept when it is resumed or recovered
 );
 CREATE INDEX timestep_runs_by_status ON timestep_runs (status, updated_at);
 CREATE INDEX timestep_runs_by_session ON timestep_runs (session_id, created_at);
+-- Recovery at start-up looks for runs still marked running.
+CREATE INDEX timestep_runs_running ON timestep_runs (run_id) WHERE status = 'running';
 
 -- Serialized RunState of a run: at every interruption, at checkpoints and at the end.
 CREATE TABLE timestep_run_snapshots (
@@ -54,7 +59,10 @@ CREATE TABLE timestep_run_snapshots (
     schema_version  text NOT NULL,
     state           json NOT NULL,
     size_bytes      integer NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    -- where the session stood when the snapshot was taken, so that recovering a run from this snapshot can
+    -- drop the session items a dead attempt wrote after it before replaying them
+    session_item_id bigint
 );
 CREATE INDEX timestep_run_snapshots_by_run ON timestep_run_snapshots (run_id, id);
 
@@ -80,7 +88,8 @@ CREATE TABLE timestep_tool_calls (
 );
 CREATE INDEX timestep_tool_calls_pending ON timestep_tool_calls (status) WHERE status = 'pending_approval';
 
--- Token usage of each model request.
+-- Token usage of each model request. No index by time: no query reads usage by time (reports group every
+-- row of a run, a session or the store), and every model request would pay for keeping one.
 CREATE TABLE timestep_usage (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id            text NOT NULL REFERENCES timestep_runs (run_id) ON DELETE CASCADE,
@@ -97,7 +106,6 @@ CREATE TABLE timestep_usage (
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX timestep_usage_by_run ON timestep_usage (run_id);
-CREATE INDEX timestep_usage_by_time ON timestep_usage (created_at);
 
 -- The step journal: each model response and tool result as it happened, so that a run whose process
 -- died can be replayed without asking the model or running a completed tool again.

@@ -69,7 +69,7 @@ async def empty_tables(store: Store) -> None:
         cur = await conn.execute(
             "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables"
             " WHERE schemaname = current_schema() AND tablename LIKE 'timestep\\_%'"
-            " AND tablename <> 'timestep_migrations'"
+            " AND tablename NOT IN ('timestep_migrations', 'timestep_schema_functions')"
         )
         row = await cur.fetchone()
         assert row and row[0]
