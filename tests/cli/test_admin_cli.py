@@ -14,9 +14,10 @@ import pytest
 from tests.cli.conftest import cli, cli_env
 from tests.support.postgres_server import PostgresServer
 from timestep.store.embedded_server import EmbeddedServer
-from timestep.store.migrations import load_migrations
+from timestep.store.migrations import load_functions, load_migrations
 
 LATEST = len(load_migrations())
+FUNCTIONS = load_functions().revision
 
 
 @pytest.fixture
@@ -41,10 +42,14 @@ def test_db_status_and_migrate(kind: str, request: pytest.FixtureRequest) -> Non
     status = cli("db", "status", "--json", store=location).json
     assert (status["kind"], status["current_version"], status["latest_version"]) == (kind, 0, LATEST)
     assert [m["version"] for m in status["pending"]] == list(range(1, LATEST + 1))
+    assert status["functions"] == {"revision": FUNCTIONS, "applied_revision": None, "pending": True,
+                                   "applied_now": False}
     assert cli("db", "status", "--json", store=location).json["current_version"] == 0  # status changed nothing
     migrated = cli("db", "migrate", "--json", store=location).json
     assert (migrated["current_version"], migrated["pending"]) == (LATEST, [])
     assert migrated["applied_now"] == list(range(1, LATEST + 1))
+    assert migrated["functions"] == {"revision": FUNCTIONS, "applied_revision": FUNCTIONS, "pending": False,
+                                     "applied_now": True}
     again = cli("db", "migrate", store=location)
     assert again.code == 0 and "Up to date." in again.stdout
     assert "schema version" in cli("db", "status", store=location).stdout

@@ -50,7 +50,9 @@ class DbStatus:
     store: str
     kind: str
     status: SchemaStatus
+    functions_revision: int  # of this timestep's functions file
     applied_now: tuple[int, ...] = ()
+    functions_applied_now: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,18 +63,32 @@ class DbStatus:
             "applied": [{"version": m.version, "name": m.name} for m in self.status.applied],
             "pending": [{"version": m.version, "name": m.name} for m in self.status.pending],
             "applied_now": list(self.applied_now),
+            "functions": {
+                "revision": self.functions_revision,
+                "applied_revision": self.status.functions.revision if self.status.functions else None,
+                "pending": self.status.functions_pending,
+                "applied_now": self.functions_applied_now,
+            },
         }
 
     def render(self, console: Console) -> None:
         s = self.status
+        functions = f"revision {s.functions.revision}" if s.functions else "not applied"
         console.print(shown(f"Store {self.store} ({self.kind}): schema version {s.current_version} of "
-                            f"{s.latest_version}."))
+                            f"{s.latest_version}, functions {functions} (this timestep has revision "
+                            f"{self.functions_revision})."))
         if self.applied_now:
             console.print(f"Applied migrations {', '.join(f'{v:04d}' for v in self.applied_now)}.")
-        if s.pending:
-            console.print(f"Pending: {', '.join(f'{m.version:04d}_{m.name}' for m in s.pending)}; "
-                          "apply with `timestep db migrate`.")
-        elif not self.applied_now:
+        if self.functions_applied_now:
+            console.print(f"Applied the functions (revision {self.functions_revision}).")
+        pending = [f"{m.version:04d}_{m.name}" for m in s.pending]
+        if s.functions_pending:
+            pending.append(f"functions (revision {self.functions_revision}, "
+                           + (f"the store has revision {s.functions.revision} from a different file)"
+                              if s.functions else "never applied)"))
+        if pending:
+            console.print(f"Pending: {', '.join(pending)}; apply with `timestep db migrate`.")
+        elif not self.applied_now and not self.functions_applied_now:
             console.print("Up to date.")
 
 
@@ -80,15 +96,20 @@ async def _db(args: argparse.Namespace) -> DbStatus:
     from timestep.store import migrations
 
     store = common.open_cli_store(args)
+    revision = migrations.load_functions().revision
     async with raw_connection(store) as conn:
         status = await migrations.schema_status(conn)
-        if args.db_command == "status" or not status.pending:
-            return DbStatus(common.describe(store), store.kind, status)
+        if args.db_command == "status" or status.up_to_date:
+            return DbStatus(common.describe(store), store.kind, status, revision)
         before = {m.version for m in status.pending}
-        with common.progress(f"applying {len(status.pending)} schema migration(s)"):
+        work = f"{len(status.pending)} schema migration(s)" if status.pending else ""
+        if status.functions_pending:
+            work += " and the functions" if work else "the functions"
+        with common.progress(f"applying {work}"):
             after = await migrations.migrate(conn)
         done = tuple(sorted(before - {m.version for m in after.pending}))
-        return DbStatus(common.describe(store), store.kind, after, done)
+        functions_done = status.functions_pending and not after.functions_pending
+        return DbStatus(common.describe(store), store.kind, after, revision, done, functions_done)
 
 
 @dataclass
@@ -167,10 +188,12 @@ def register(commands: Any, parent: argparse.ArgumentParser) -> None:
     db = commands.add_parser("db", help="schema version and migrations", description="The store's schema.")
     sub = db.add_subparsers(dest="db_command", required=True, metavar="{status,migrate}")
     sub.add_parser("status", parents=[parent], help="applied and pending migrations (read-only)",
-                   description="Applied and pending schema migrations; changes nothing.",
+                   description="Applied and pending schema migrations, and whether the functions file is "
+                   "pending; changes nothing.",
                    ).set_defaults(handler=lambda a: common.emit(a, common.run(_db(a))))
     sub.add_parser("migrate", parents=[parent], help="apply pending migrations",
-                   description="Apply pending schema migrations, each in one transaction.",
+                   description="Apply pending schema migrations, each in one transaction, then the functions "
+                   "file if it differs from the one the store recorded.",
                    ).set_defaults(handler=lambda a: common.emit(a, common.run(_db(a))))
 
     server = commands.add_parser("server", help="the embedded engine's server process",

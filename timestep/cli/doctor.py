@@ -148,6 +148,11 @@ async def _schema_check(diagnosis: Diagnosis, store: Store) -> None:
             "schema", "warning", f"version {status.current_version} of {status.latest_version}",
             "run `timestep db migrate` (timestep also migrates on first use)",
         ))
+    elif status.functions_pending:
+        diagnosis.checks.append(Check(
+            "schema", "warning", f"version {status.current_version}, functions not current",
+            "run `timestep db migrate` (timestep also applies them on first use)",
+        ))
     else:
         diagnosis.checks.append(Check("schema", "ok", f"version {status.current_version} (current)"))
 
