@@ -50,15 +50,15 @@ _T = TypeVar("_T")
 
 # -- SQL: one statement per operation ---------------------------------------------------------------------
 
-# One call, one statement: the function (schema/0004) upserts the session row, records the operation id and
-# appends the items in order, with plans the backend keeps between calls. It and the reads run on every turn
+# One call, one statement: the function (schema/functions.sql) upserts the session row, records the operation
+# id and appends the items in order, with plans the backend keeps between calls. It and the reads run on every turn
 # or run, so they go as simple queries (see timestep.store.literal).
 _ADD_ITEMS = b"SELECT timestep_add_session_items(%b, %b, %b, %b)"
 
 
 # The last N items (all of them when N is NULL) as one JSON array text, joined from their stored text. The
-# function (schema/0005, 0008) keeps its plan between calls (planning this query costs more than running it)
-# and reads by the session index.
+# function (schema/functions.sql) keeps its plan between calls (planning this query costs more than running
+# it) and reads by the session index.
 _GET_LAST = b"SELECT timestep_last_session_items(%b, %b)"
 
 # Every write locks the session row first (add_items by its upsert), so writers to one session queue up

@@ -2,9 +2,9 @@
 
 Everything a run records (the tool calls its model asked for, tool outputs, usage, journal steps, the items
 its session appends) is queued here and committed by one writer task: all that is queued goes in one
-statement (``timestep_record_run_writes``, schema 0009 and 0010), one transaction, one round trip. A write that
-someone will soon wait for (a model response: the tool it asks for waits) starts its commit at once; any
-other waits up to ``COMMIT_DELAY_S`` for company. While a commit is under way the next writes queue up
+statement (``timestep_record_run_writes`` in ``schema/functions.sql``), one transaction, one round trip. A
+write that someone will soon wait for (a model response: the tool it asks for waits) starts its commit at
+once; any other waits up to ``COMMIT_DELAY_S`` for company. While a commit is under way the next writes queue up
 behind it, so the agent loop never waits on the store between its steps, and a turn costs one round trip.
 The writer keeps its pooled connection while commits follow each other closely (``LINGER_S``) and gives it
 back when the run stops (``close()``).
