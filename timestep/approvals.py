@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from timestep.durable import run_records
-from timestep.errors import AlreadyDecidedError, RunNotFoundError, RunNotResumableError, ToolCallNotFoundError
+from timestep.errors import AlreadyDecidedError, RunNotResumableError, ToolCallNotFoundError
 from timestep.storable import check_id, check_text
 from timestep.store import Store, resolve_store
 
@@ -58,9 +58,7 @@ def _checked(run_id: str, call_id: str | None, by: str | None) -> str:
 
 async def _decidable(conn: AsyncConnection[Any], run_id: str, call_id: str | None) -> list[str]:
     """The call ids a decision applies to, with the run locked; raises when there is nothing to decide."""
-    run = await run_records.get_run(conn, run_id, for_update=True)
-    if run is None:
-        raise RunNotFoundError(f"no run {run_id!r}; list runs with `timestep runs list`")
+    run = await run_records.require_run(conn, run_id, for_update=True)
     approvals = [c for c in await run_records.list_tool_calls(conn, run_id) if c.needs_approval]
     if call_id is not None:
         call = next((c for c in approvals if c.call_id == call_id), None)

@@ -27,7 +27,7 @@ from timestep.durable.journal import drop_replayed_session_items
 from timestep.durable.resumption import resume_from_snapshot
 from timestep.durable.snapshots import decode_state
 from timestep.durable.statuses import FINISHED
-from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotFoundError, RunNotResumableError
+from timestep.errors import AlreadyResumingError, RecoveryRefusedError, RunNotResumableError
 from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
 from timestep.storable import check_id
@@ -109,9 +109,7 @@ async def recover(
     config = with_provider(run_config, model_provider)
     settings = lease.lease_settings()
     async with store.transaction() as conn:
-        row = await run_records.get_run(conn, run_id, for_update=True)
-        if row is None:
-            raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
+        row = await run_records.require_run(conn, run_id, for_update=True)
         if row.status == "interrupted":
             interrupted = True
         elif row.status in FINISHED:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
-from timestep.durable.run_records import RUN_COLUMNS, Run, get_run
-from timestep.errors import RunNotFoundError, SessionNotFoundError
+from timestep.durable.run_records import RUN_COLUMNS, Run
+from timestep.errors import SessionNotFoundError
 
 UsageGrouping = Literal["model", "day", "session", "run"]
 
@@ -48,14 +48,6 @@ async def list_runs(
     return [(Run(*row[:-1]), row[-1]) for row in await cur.fetchall()]
 
 
-async def run_detail(conn: AsyncConnection[Any], run_id: str) -> Run:
-    """The run's row, or ``RunNotFoundError``."""
-    run = await get_run(conn, run_id)
-    if run is None:
-        raise RunNotFoundError(f"no run {run_id!r} in this store; list runs with `timestep runs list`")
-    return run
-
-
 async def require_session(conn: AsyncConnection[Any], session_id: str) -> None:
     """Raise unless the session has a row, or runs that name it."""
     cur = await conn.execute(
@@ -68,12 +60,6 @@ async def require_session(conn: AsyncConnection[Any], session_id: str) -> None:
         raise SessionNotFoundError(
             f"no session {session_id!r} in this store; list sessions with `timestep sessions list`"
         )
-
-
-async def require_run(conn: AsyncConnection[Any], run_id: str) -> None:
-    cur = await conn.execute("SELECT 1 FROM timestep_runs WHERE run_id = %s", (run_id,))
-    if await cur.fetchone() is None:
-        raise RunNotFoundError(f"no run {run_id!r} in this store; list runs with `timestep runs list`")
 
 
 _GROUP_EXPRESSIONS: dict[str, str] = {

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
 from timestep.cli.items import ItemSummary, summarize_items
-from timestep.cli.queries import list_runs, run_detail, usage_groups
+from timestep.cli.queries import list_runs, usage_groups
 from timestep.cli.safe_text import shown
 from timestep.cli.usage import UsageTotal, price_groups, render_footnotes
 from timestep.durable import run_records
@@ -208,7 +208,7 @@ class Decision:
 async def _show(args: argparse.Namespace) -> RunShow:
     prices = load_prices()
     async with common.opened_store(args) as store, store.connection() as conn:
-        run = await run_detail(conn, args.run)
+        run = await run_records.require_run(conn, args.run)
         calls = await run_records.list_tool_calls(conn, args.run)
         snapshots = await run_records.list_snapshots(conn, args.run)
         usage = await usage_groups(conn, by="run", run_id=args.run, session_id=None)

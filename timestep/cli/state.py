@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from timestep.cli import common
 from timestep.cli.safe_text import json_text, shown
-from timestep.errors import ConfigurationError, InputFileError, RunNotFoundError, RunStateError, TranslationError
+from timestep.errors import ConfigurationError, InputFileError, RunStateError, TranslationError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -86,8 +86,7 @@ async def _export(args: argparse.Namespace) -> Written | None:
     from timestep.durable import run_records
 
     async with common.opened_store(args) as store, store.connection() as conn:
-        if await run_records.get_run(conn, args.run) is None:
-            raise RunNotFoundError(f"no run {args.run!r} in this store; list runs with `timestep runs list`")
+        await run_records.require_run(conn, args.run)
         snapshots = await run_records.list_snapshots(conn, args.run)
         wanted = args.snapshot if args.snapshot is not None else (snapshots[-1].id if snapshots else None)
         chosen = next((s for s in snapshots if s.id == wanted), None)

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
-from timestep.cli.queries import UsageGroup, UsageGrouping, require_run, require_session, usage_groups
+from timestep.cli.queries import UsageGroup, UsageGrouping, require_session, usage_groups
 from timestep.cli.safe_text import shown
+from timestep.durable import run_records
 from timestep.usage_cost import Price, PriceTable, load_prices, model_key
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ async def usage_report(
     prices = load_prices()  # a bad TIMESTEP_PRICES fails before the store is opened
     async with common.opened_store(args) as store, store.connection() as conn:
         if run_id is not None:
-            await require_run(conn, run_id)
+            await run_records.require_run(conn, run_id)
         if session_id is not None:
             await require_session(conn, session_id)
         rows = await usage_groups(conn, by=by, run_id=run_id, session_id=session_id)

@@ -16,7 +16,7 @@ from timestep.durable.attempt import apply_decisions, execute, prepare_run, with
 from timestep.durable.ownership import current_owner, owner_is_alive
 from timestep.durable.snapshots import decode_state
 from timestep.durable.statuses import FINISHED, RunStatus
-from timestep.errors import AlreadyResumingError, RunNotFoundError, RunNotResumableError
+from timestep.errors import AlreadyResumingError, RunNotResumableError
 from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession
 from timestep.store import Store
@@ -61,9 +61,7 @@ async def resume_from_snapshot(
 async def claim(store: Store, run_id: str) -> run_records.Run:
     """Take a run for this process in one transaction, or explain why it cannot be resumed."""
     async with store.transaction() as conn:
-        run = await run_records.get_run(conn, run_id, for_update=True)
-        if run is None:
-            raise RunNotFoundError(f"no run {run_id!r} in {store!r}; list runs with `timestep runs list`")
+        run = await run_records.require_run(conn, run_id, for_update=True)
         if run.status == "running" and owner_is_alive(run.owner):
             raise AlreadyResumingError(
                 f"run {run_id} is already running or resuming in process {run.owner}; wait for it to stop"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import AsyncConnection
 
 from timestep.durable.statuses import FINISHED, RunStatus
+from timestep.errors import RunNotFoundError
 
 if TYPE_CHECKING:  # the command line reads runs without importing the Agents SDK
     from timestep.durable.snapshots import EncodedSnapshot
@@ -111,6 +112,14 @@ async def get_run(conn: AsyncConnection[Any], run_id: str, *, for_update: bool =
     cur = await conn.execute(f"SELECT {RUN_COLUMNS} FROM timestep_runs r WHERE r.run_id = %s{lock}", (run_id,))
     row = await cur.fetchone()
     return Run(*row) if row else None
+
+
+async def require_run(conn: AsyncConnection[Any], run_id: str, *, for_update: bool = False) -> Run:
+    """The run's row (locked with ``for_update``), or ``RunNotFoundError`` saying how to list runs."""
+    run = await get_run(conn, run_id, for_update=for_update)
+    if run is None:
+        raise RunNotFoundError(f"no run {run_id!r} in this store; list runs with `timestep runs list`")
+    return run
 
 
 async def set_run_status(
