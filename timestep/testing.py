@@ -245,7 +245,8 @@ class ScriptedModel(Model):
         if self._next >= len(self._turns):
             raise ScriptExhaustedError(
                 f"ScriptedModel({self._id_prefix!r}) was called {self._next + 1} times but only "
-                f"{len(self._turns)} turns were scripted; add a turn or check why the run did not end."
+                f"{len(self._turns)} turns were scripted; add a turn or check why the run did not end.",
+                model=self._id_prefix,
             )
         index = self._next
         self._next += 1
