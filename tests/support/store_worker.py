@@ -12,6 +12,7 @@ import sys
 
 import psycopg
 
+from timestep.errors import DatabaseError
 from timestep.store import open_store
 
 
@@ -27,8 +28,8 @@ async def main(location: str, writer: str, count: int) -> None:
                             (key,),
                         )
                     break
-                except psycopg.OperationalError:
-                    if attempt == 49:
+                except DatabaseError as exc:  # the store raises the driver's error as its cause
+                    if attempt == 49 or not isinstance(exc.__cause__, psycopg.OperationalError):
                         raise
                     await asyncio.sleep(0.05)
             print(f"committed {key}", flush=True)

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 
 @asynccontextmanager
 async def raw_connection(store: Store) -> AsyncIterator[AsyncConnection[Any]]:
-    """One connection that does not migrate on open (``Store.open`` would): for reading the schema state."""
+    """One connection that does not migrate on open (``Store.open`` would): for reading the schema state.
+    Like ``Store.connection()``, it raises a driver error that leaves the block as a ``DatabaseError``."""
     import psycopg
+
+    from timestep.store.store import database_error
 
     if store.server is not None:
         await asyncio.to_thread(store.server.ensure_running)
@@ -41,6 +44,8 @@ async def raw_connection(store: Store) -> AsyncIterator[AsyncConnection[Any]]:
         ) from exc
     try:
         yield conn
+    except psycopg.Error as exc:
+        raise database_error(exc, common.describe(store)) from exc
     finally:
         await conn.close()
 

@@ -34,7 +34,7 @@ import psycopg
 
 from timestep.durable import run_records
 from timestep.durable.statuses import RunStatus
-from timestep.errors import LeaseLostError, RecordingError
+from timestep.errors import DatabaseError, LeaseLostError, RecordingError
 from timestep.storable import check_id, check_text
 from timestep.store.literal import Literals, send_simple_query, simple_query_result
 
@@ -240,8 +240,8 @@ class RunWriter:
         try:
             async with self.store.transaction() as conn:
                 await run_records.store_end(conn, self.run_id, status, error, self._run_row)
-        except psycopg.Error as exc:
-            raise self._recording_error(exc) from exc
+        except DatabaseError as exc:  # the store's edge wraps the driver's error, which the RecordingError keeps
+            raise self._recording_error(exc) from exc.__cause__
 
     async def flush(self) -> None:
         """Wait until everything queued is committed; raise what a commit failed with."""
@@ -320,12 +320,16 @@ class RunWriter:
         self._sending_run_row = writes.run is not None
 
     def _recording_error(self, error: BaseException) -> BaseException:
-        """A driver's error as the ``RecordingError`` it means for the run; other errors as they are."""
+        """A driver's error (as raised on the writer's own connection, or wrapped by the store as a
+        ``DatabaseError``) as the ``RecordingError`` it means for the run; other errors as they are."""
+        if isinstance(error, DatabaseError) and not isinstance(error, RecordingError):
+            error = error.__cause__ or error
         if not isinstance(error, psycopg.Error):
             return error
         failed = RecordingError(
             f"run {self.run_id}: the database refused or lost its records ({type(error).__name__}: "
-            f"{str(error).strip()}); the run is stored as failed where the database still answers"
+            f"{str(error).strip()}); the run is stored as failed where the database still answers",
+            sqlstate=error.sqlstate,
         )
         failed.__cause__ = error
         return failed

@@ -3,6 +3,11 @@
 A ``Store`` opens nothing when it is constructed; the first use (or ``async with``) starts or finds the
 embedded server, opens a small connection pool and brings the schema up to date. Connections are in
 autocommit mode: every write that matters goes through ``store.transaction()``.
+
+Driver errors stop at this edge, as psycopg-pool's own errors are psycopg's: a ``psycopg.Error`` leaving
+``open()``, ``connection()`` or ``transaction()`` is raised as ``timestep.errors.DatabaseError`` with its
+``sqlstate`` and the driver's error as ``__cause__``. Inside the ``async with`` block a connection is plain
+psycopg, so code there (timestep's own and the caller's raw SQL) catches psycopg's errors as usual.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from timestep.config import (
     resolve_idle_timeout,
     resolve_location,
 )
-from timestep.errors import DatabaseUnavailableError, TimestepError
+from timestep.errors import DatabaseError, DatabaseUnavailableError, TimestepError
 from timestep.store import durability as _durability
 from timestep.store import maintenance, migrations
 from timestep.store.embedded_server import EmbeddedServer
@@ -39,7 +44,15 @@ _log = logging.getLogger(__name__)
 
 
 class Store:
-    """Where timestep keeps sessions, runs, snapshots, tool calls and usage."""
+    """Where timestep keeps sessions, runs, snapshots, tool calls and usage.
+
+    Errors: whatever the database or the connection to it fails with, once it leaves ``open()``,
+    ``connection()`` or ``transaction()``, is a ``DatabaseError`` (a ``StoreError``, hence a
+    ``TimestepError``) carrying the ``sqlstate`` (None for a lost connection) and the ``psycopg.Error``
+    as ``__cause__``; so every public call that uses the store raises only ``TimestepError``s. Raw SQL in
+    the block sees psycopg's errors: catch a specific one (``psycopg.errors.UniqueViolation``) inside the
+    block, or ``DatabaseError`` outside it and look at ``sqlstate`` or ``__cause__``.
+    """
 
     def __init__(self, location: StoreLocation, *, durability: Durability, max_connections: int = 4) -> None:
         self.location = location
@@ -79,6 +92,9 @@ class Store:
                 try:
                     async with pool.connection() as conn:
                         await migrations.migrate(conn)
+                except psycopg.Error as exc:
+                    await pool.close()
+                    raise self._database_error(exc) from exc
                 except BaseException:
                     await pool.close()
                     raise
@@ -106,13 +122,18 @@ class Store:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A pooled connection in autocommit mode, for raw SQL."""
-        conn = await self.acquire()
+        """A pooled connection in autocommit mode, for raw SQL.
+
+        A ``psycopg.Error`` that leaves the block is raised as a ``DatabaseError`` from it."""
         try:
-            yield conn
-        finally:
-            await self.release(conn)
-        await self.make_durable()
+            conn = await self.acquire()
+            try:
+                yield conn
+            finally:
+                await self.release(conn)
+            await self.make_durable()
+        except psycopg.Error as exc:
+            raise self._database_error(exc) from exc
 
     async def acquire(self) -> AsyncConnection[Any]:
         """A pooled connection kept until ``release``: for a writer whose commits come in quick succession.
@@ -146,7 +167,9 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A connection inside one transaction: committed when the block ends, rolled back on error."""
+        """A connection inside one transaction: committed when the block ends, rolled back on error.
+
+        A ``psycopg.Error`` that leaves the block, or the commit's, is raised as a ``DatabaseError`` from it."""
         async with self.connection() as conn, conn.transaction():
             yield conn
 
@@ -159,8 +182,11 @@ class Store:
             try:
                 async with self.connection() as conn:
                     await maintenance.maintain(conn)
-            except (psycopg.Error, TimestepError) as exc:  # the next round tries again
+            except TimestepError as exc:  # a DatabaseError among them; the next round tries again
                 _log.info("store maintenance of %r failed: %s", self, exc)
+
+    def _database_error(self, exc: psycopg.Error) -> DatabaseError:
+        return database_error(exc, repr(self))
 
     async def schema_status(self) -> migrations.SchemaStatus:
         async with self.connection() as conn:
@@ -236,6 +262,22 @@ def _has_server(conn: AsyncConnection[Any]) -> bool:
             return True
         except OSError:
             return False
+
+
+def database_error(exc: psycopg.Error, where: str) -> DatabaseError:
+    """The ``DatabaseError`` a driver error means to timestep's callers; the caller chains it (``from exc``)."""
+    detail = f"{type(exc).__name__}: {' '.join(str(exc).split()) or 'no message'}"
+    if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):  # no answer, or the server hung up
+        return DatabaseError(
+            f"{where}: the connection to the database failed ({detail}); check that its server runs "
+            "(`timestep doctor`), then retry",
+            sqlstate=exc.sqlstate,
+        )
+    return DatabaseError(
+        f"{where}: the database failed a statement with SQLSTATE {exc.sqlstate} ({detail}); "
+        "`timestep doctor` checks the store and its schema",
+        sqlstate=exc.sqlstate,
+    )
 
 
 def open_store(
