@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.cli.conftest import cli, cli_env
+from timestep.store import Store
 from timestep.store.embedded_server import EmbeddedServer
 
 
@@ -39,3 +40,17 @@ def test_ids_the_store_cannot_hold_are_usage_errors_before_anything_opens(tmp_pa
         assert outcome.code == 2, (args, outcome)
         assert "Traceback" not in outcome.stderr and "ids are 1 to 255 characters" in outcome.stderr, args
     assert not location.exists()
+
+
+async def test_a_database_failure_is_a_message_and_exit_code_1(store: Store, store_location: str) -> None:
+    async with store.connection() as conn:
+        await conn.execute("ALTER TABLE timestep_runs RENAME TO timestep_runs_aside")
+    try:
+        outcome = cli("runs", "list", store=store_location)
+    finally:
+        async with store.connection() as conn:
+            await conn.execute("ALTER TABLE timestep_runs_aside RENAME TO timestep_runs")
+    assert outcome.code == 1, outcome
+    assert outcome.stderr.startswith("timestep: ") and outcome.stderr.count("\n") == 1, outcome.stderr
+    assert "the database failed a statement with SQLSTATE 42P01 (UndefinedTable: " in outcome.stderr
+    assert "Traceback" not in outcome.stderr and outcome.stdout == ""

@@ -72,14 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timestep: {escaped(str(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:
-        module = type(exc).__module__
-        if module.startswith("psycopg"):
-            print(f"timestep: the database refused the command: {type(exc).__name__}: {escaped(str(exc))}",
-                  file=sys.stderr)
-        elif module.startswith("agents"):  # the run itself failed (max turns, a guardrail, the model)
-            print(f"timestep: the run failed: {type(exc).__name__}: {escaped(str(exc))}", file=sys.stderr)
-        else:
+        sdk = sys.modules.get("agents.exceptions")  # only the commands that run an agent load the SDK
+        if sdk is None or not isinstance(exc, sdk.AgentsException):
             raise
+        # the run itself failed (max turns, a guardrail, the model)
+        print(f"timestep: the run failed: {type(exc).__name__}: {escaped(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("timestep: interrupted", file=sys.stderr)
