@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.cli.conftest import cli, cli_env
@@ -92,7 +93,7 @@ def test_doctor(fresh_dir: str, tmp_path: Path) -> None:
 
     unreachable = cli("doctor", "--json", store=f"postgresql://nobody@/none?host={tmp_path}")
     assert unreachable.code == 1
-    assert "check that the server runs" in unreachable.stdout
+    assert "does not answer" in unreachable.stdout and "check that it runs" in unreachable.stdout
 
 
 def test_doctor_names_a_lock_owner_that_does_not_answer(tmp_path: Path) -> None:
@@ -110,3 +111,24 @@ def test_doctor_names_a_lock_owner_that_does_not_answer(tmp_path: Path) -> None:
     assert "timestep server stop" in checks["server"]["fix"]
     assert checks["schema"]["outcome"] == "skipped"
     assert stuck.code == 0 and f"Process {os.getpid()} owns" in stuck.stdout
+
+
+@pytest.mark.parametrize("kind", ["embedded", "server"])
+def test_commands_that_only_read_leave_a_schema_that_is_behind_as_it_is(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """An older timestep may still write to the store: looking at it must not upgrade it under that app."""
+    location = request.getfixturevalue("fresh_dir" if kind == "embedded" else "fresh_url")
+    assert cli("runs", "list", store=location).stdout == "No runs.\n"  # an empty database gets the schema
+    conninfo = location if kind == "server" else EmbeddedServer(Path(location), 5.0).conninfo()
+    with psycopg.connect(conninfo, autocommit=True) as conn:  # as an older timestep's functions would be
+        conn.execute("UPDATE timestep_schema_functions SET checksum = 'older'")
+    for args in [("runs", "list"), ("sessions", "list"), ("usage",), ("runs", "show", "r1")]:
+        refused = cli(*args, store=location)
+        assert refused.code == 1 and "Traceback" not in refused.stderr, (args, refused)
+        assert "behind this timestep (pending: functions.sql)" in refused.stderr and "timestep db migrate" in (
+            refused.stderr
+        ), args
+    assert cli("db", "status", "--json", store=location).json["functions"]["pending"] is True  # still as it was
+    assert cli("db", "migrate", store=location).code == 0
+    assert cli("runs", "list", store=location).stdout == "No runs.\n"

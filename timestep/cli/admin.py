@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from timestep.cli import common
 from timestep.cli.safe_text import shown
-from timestep.errors import ConfigurationError, DatabaseUnavailableError
+from timestep.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection
     from rich.console import Console
 
-    from timestep.store import Store
     from timestep.store.embedded_server import EmbeddedServer
     from timestep.store.migrations import SchemaStatus
-
-
-@asynccontextmanager
-async def raw_connection(store: Store) -> AsyncIterator[AsyncConnection[Any]]:
-    """One connection that does not migrate on open (``Store.open`` would): for reading the schema state.
-    Like ``Store.connection()``, it raises a driver error that leaves the block as a ``DatabaseError``."""
-    import psycopg
-
-    from timestep.store.store import database_error
-
-    if store.server is not None:
-        await asyncio.to_thread(store.server.ensure_running)
-        conninfo = store.server.conninfo()
-    else:
-        conninfo = store.location.value
-    try:
-        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailableError(
-            f"cannot connect to {common.describe(store)} ({' '.join(str(exc).split())}); check that the server "
-            "runs and that the location (path, or URL host, port, user, password, database) is right"
-        ) from exc
-    try:
-        yield conn
-    except psycopg.Error as exc:
-        raise database_error(exc, common.describe(store)) from exc
-    finally:
-        await conn.close()
 
 
 @dataclass
@@ -100,9 +67,8 @@ class DbStatus:
 async def _db(args: argparse.Namespace) -> DbStatus:
     from timestep.store import migrations
 
-    store = common.open_cli_store(args)
     revision = migrations.load_functions().revision
-    async with raw_connection(store) as conn:
+    async with common.opened_store(args, schema="any") as store, store.connection() as conn:
         status = await migrations.schema_status(conn)
         if args.db_command == "status" or status.up_to_date:
             return DbStatus(common.describe(store), store.kind, status, revision)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from timestep.store import Store
+    from timestep.store.store import SchemaUse
 
 T = TypeVar("T")
 
@@ -57,12 +58,13 @@ def open_cli_store(args: argparse.Namespace) -> Store:
 
 
 @asynccontextmanager
-async def opened_store(args: argparse.Namespace) -> AsyncIterator[Store]:
-    """The store, open (with a spinner while an embedded server starts), closed when the block ends."""
+async def opened_store(args: argparse.Namespace, *, schema: SchemaUse = "current") -> AsyncIterator[Store]:
+    """The store, open (with a spinner while an embedded server starts), closed when the block ends. Commands
+    that only read leave the schema as it is (``schema="current"``); those that write bring it up to date."""
     store = open_cli_store(args)
     starting = store.server is not None and not store.server.is_answering()
     with progress("starting the embedded store") if starting else nullcontext():
-        await store.open()
+        await store.open(schema=schema)
     try:
         yield store
     finally:

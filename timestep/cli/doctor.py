@@ -134,11 +134,11 @@ def _directory_checks(diagnosis: Diagnosis, store: Store) -> bool:
 
 
 async def _schema_check(diagnosis: Diagnosis, store: Store) -> None:
-    from timestep.cli.admin import raw_connection
     from timestep.store import migrations
 
     try:
-        async with raw_connection(store) as conn:
+        await store.open(schema="any")
+        async with store.connection() as conn:
             status = await migrations.schema_status(conn)
     except TimestepError as exc:
         diagnosis.checks.append(Check("schema", "problem", "cannot read the schema version", str(exc)))
@@ -340,11 +340,10 @@ async def _verify(diagnosis: Diagnosis, conn: AsyncConnection[Any], schema: str)
 
 async def _integrity_checks(diagnosis: Diagnosis, store: Store) -> None:
     """``--check``: PostgreSQL's amcheck on every table and index of timestep, and what it does not see."""
-    from timestep.cli.admin import raw_connection
-
     diagnosis.findings = []
     try:
-        async with raw_connection(store) as conn:
+        await store.open(schema="any")
+        async with store.connection() as conn:
             cur = await conn.execute("SHOW data_checksums")
             row = await cur.fetchone()
             if row and row[0] == "on":
@@ -393,9 +392,12 @@ async def diagnose(args: argparse.Namespace) -> Diagnosis:
     else:
         diagnosis.checks.append(Check("node", "skipped", "not needed for a PostgreSQL server store"))
     if ready:
-        await _schema_check(diagnosis, store)
-        if args.check:
-            await _integrity_checks(diagnosis, store)
+        try:
+            await _schema_check(diagnosis, store)
+            if args.check:
+                await _integrity_checks(diagnosis, store)
+        finally:
+            await store.close()
     else:
         diagnosis.checks.append(Check("schema", "skipped", "needs a reachable store"))
         if args.check:

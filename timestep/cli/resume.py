@@ -107,7 +107,8 @@ async def _resume(args: argparse.Namespace) -> Resumed:
 
     from timestep.recovery import recover
 
-    async with common.opened_store(args) as store:  # an interrupted run resumes; a dead one is recovered
+    # an interrupted run resumes; a dead one is recovered
+    async with common.opened_store(args, schema="migrate") as store:
         result = await recover(agent, args.run, store=store, max_turns=args.max_turns)
     interruptions = list(result.interruptions)
     pending = [{"call_id": getattr(i.raw_item, "call_id", None) if not isinstance(i.raw_item, dict)

@@ -227,7 +227,7 @@ async def _list(args: argparse.Namespace) -> RunList:
 async def _approve(args: argparse.Namespace) -> Decision:
     from timestep.approvals import approve
 
-    async with common.opened_store(args) as store:
+    async with common.opened_store(args, schema="migrate") as store:
         approved: list[str] = []
         if not args.calls:
             approved = await approve(args.run, by=args.by, store=store)
@@ -245,7 +245,7 @@ async def _approve(args: argparse.Namespace) -> Decision:
 async def _reject(args: argparse.Namespace) -> Decision:
     from timestep.approvals import reject
 
-    async with common.opened_store(args) as store:
+    async with common.opened_store(args, schema="migrate") as store:
         await reject(args.run, args.call, message=args.message, by=args.by, store=store)
         by = await _decided_by(store, args.run, args.call)
     return Decision(args.run, "rejected", [args.call], by, args.message)

@@ -105,7 +105,7 @@ async def _show(args: argparse.Namespace) -> SessionShow:
 
 
 async def _clear(args: argparse.Namespace) -> SessionCleared:
-    async with common.opened_store(args) as store:
+    async with common.opened_store(args, schema="migrate") as store:
         async with store.connection() as conn:
             await require_session(conn, args.session)
         session = TimestepSession(args.session, store=store)

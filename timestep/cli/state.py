@@ -131,7 +131,7 @@ async def _import(args: argparse.Namespace) -> Written:
     except TranslationError as exc:
         raise RunStateError(f"{name}: {exc}") from exc
     run_id = args.run_id or uuid.uuid4().hex
-    async with common.opened_store(args) as store, store.transaction() as conn:
+    async with common.opened_store(args, schema="migrate") as store, store.transaction() as conn:
         if await run_records.get_run(conn, run_id) is not None:
             raise ConfigurationError(f"a run {run_id!r} already exists; choose another --run-id")
         await run_records.insert_run(conn, run_id, agent_name, args.session, None, current_owner())

@@ -165,6 +165,24 @@ async def schema_status(
     )
 
 
+async def require_current(conn: AsyncConnection, store: object) -> None:
+    """Refuse a schema that is behind this library, without changing it; an empty database gets the schema."""
+    status = await schema_status(conn)
+    if status.up_to_date:
+        return
+    if not status.applied and status.functions is None:
+        await migrate(conn)  # nothing of timestep's is there yet: creating it disturbs no one
+        return
+    behind = [f"{m.version:04d}_{m.name}" for m in status.pending]
+    if status.functions_pending:
+        behind.append("functions.sql")
+    raise SchemaError(
+        f"the schema of {store!r} is behind this timestep (pending: {', '.join(behind)}), and this command only "
+        "reads: it leaves the schema as it is, in case an older timestep still uses the store; apply them with "
+        "`timestep db migrate` (an app, or a command that writes, does so on first use)"
+    )
+
+
 async def migrate(
     conn: AsyncConnection,
     migrations: tuple[Migration, ...] | None = None,

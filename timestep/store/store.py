@@ -43,6 +43,10 @@ _CONNECT_TIMEOUT_S = 60.0
 _log = logging.getLogger(__name__)
 
 
+SchemaUse = Literal["migrate", "current", "any"]
+"""What ``Store.open`` does with the schema: see there."""
+
+
 class Store:
     """Where timestep keeps sessions, runs, snapshots, tool calls and usage.
 
@@ -80,8 +84,14 @@ class Store:
     def __repr__(self) -> str:
         return f"<Store {self.kind} {_redact(self.location.value)!r}>"
 
-    async def open(self) -> Store:
-        """Start or find the server, open the pool, migrate the schema. Idempotent."""
+    async def open(self, *, schema: SchemaUse = "migrate") -> Store:
+        """Start or find the server, open the pool and deal with the schema as ``schema`` says. Idempotent.
+
+        ``"migrate"`` (apps, and whatever writes) brings the schema up to date. ``"current"`` (what only reads)
+        uses it as it is and refuses one that is behind with a ``SchemaError``, so that looking at a store never
+        upgrades a database that an older timestep still writes to; an empty database still gets the schema,
+        as nobody's data is there. ``"any"`` checks nothing: for the commands that report and apply migrations.
+        """
         if self._pool is not None:
             return self
         if self._open_lock is None:
@@ -91,7 +101,10 @@ class Store:
                 pool = await self._open_pool()
                 try:
                     async with pool.connection() as conn:
-                        await migrations.migrate(conn)
+                        if schema == "migrate":
+                            await migrations.migrate(conn)
+                        elif schema == "current":
+                            await migrations.require_current(conn, self)
                 except psycopg.Error as exc:
                     await pool.close()
                     raise self._database_error(exc) from exc
