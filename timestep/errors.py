@@ -65,7 +65,17 @@ __all__ = [
 
 
 class TimestepError(Exception):
-    """Base class of every error timestep raises deliberately; catch a group below to act by kind."""
+    """Base class of every error timestep raises deliberately; catch a group below to act by kind.
+
+    ``run_id`` names the stored run an error ended (set when it leaves ``run_agent``, ``resume_run`` or
+    ``recover`` after the run was stored), and the message then ends with it, so that the run can be found.
+    """
+
+    run_id: str | None = None
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} (run {self.run_id})" if self.run_id is not None else message
 
 
 # --- Configuration: change the setting the message names ---------------------------------------------------

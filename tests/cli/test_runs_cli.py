@@ -70,6 +70,8 @@ async def test_reject_with_message(store: Store, store_location: str) -> None:
     assert [(c["decision"], c["decision_message"]) for c in calls if c["call_id"] == "b1"] == [
         ("rejected", "fully booked")
     ]
+    table = cli("runs", "show", run_id, store=store_location).stdout
+    assert "rejected by bob: fully booked" in table  # the message the model was given, beside the decision
 
 
 async def test_bad_decisions_change_nothing(store: Store, store_location: str) -> None:

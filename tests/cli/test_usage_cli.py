@@ -116,3 +116,12 @@ async def test_usage_command(store: Store, store_location: str, tmp_path: Path) 
                                 (("--by", "hour"), 2, "invalid choice")]:
         outcome = cli("usage", *args, store=store_location)
         assert outcome.code == code and message in outcome.stderr, (args, outcome)
+
+
+async def test_a_run_that_used_no_model_costs_nothing(store: Store, store_location: str) -> None:
+    """No usage at all is $0.00; only usage of a model without a price is unknown."""
+    async with store.transaction() as conn:
+        await run_records.insert_run(conn, "idle", "a", None, None, "test")
+    shown = cli("runs", "show", "idle", store=store_location)
+    assert shown.code == 0 and "0 requests" in shown.stdout and "cost $0.00" in shown.stdout
+    assert cli("runs", "show", "idle", "--json", store=store_location).json["usage"]["cost_usd"] == 0.0

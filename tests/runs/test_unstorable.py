@@ -198,3 +198,28 @@ async def test_an_unstorable_input_is_refused_before_the_run_starts(store: Store
         await run_agent(answering("ok"), "lone \ud800 surrogate", store=store)
     assert isinstance(raised.value, TimestepError)
     assert (await fetch(store, "SELECT count(*) FROM timestep_runs")) == [(0,)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_error_of_a_stored_run_names_it(store: Store, mode: str) -> None:
+    """Finding the run a failure left needed `timestep runs list --status failed`: the error says which."""
+    with pytest.raises(UnstorableValueError) as raised:
+        await start(fetching("a\x00b"), "Read it.", store, mode)
+    run_id = await only_run_id(store)
+    assert raised.value.run_id == run_id and str(raised.value).endswith(f"(run {run_id})")
+    [(stored,)] = await fetch(store, "SELECT error FROM timestep_runs")
+    assert run_id not in stored  # the stored error is the run's own: it needs no name
+
+
+async def test_an_error_of_the_callers_own_tool_gets_the_run_as_a_note(store: Store) -> None:
+    @function_tool(failure_error_function=None)
+    def fetch_page() -> str:
+        """Fetch the page."""
+        raise LookupError("no such page")
+
+    turns = [ScriptedModel.turn(ScriptedModel.tool_call("fetch_page", {}, call_id="c1"))]
+    agent = Agent(name="reader", model=ScriptedModel(turns), tools=[fetch_page])
+    with pytest.raises(Exception, match="no such page") as raised:
+        await run_agent(agent, "Read it.", store=store)
+    run_id = await only_run_id(store)
+    assert f"timestep stored run {run_id} as failed" in getattr(raised.value, "__notes__", [])

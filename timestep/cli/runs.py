@@ -137,6 +137,8 @@ class RunShow:
         for c in self.calls:
             decision = f"{c.decision} by {c.decided_by}" if c.decision else ("awaiting approval" if c.status ==
                                                                               "pending_approval" else "-")
+            if c.decision_message:  # what the model was told instead of the tool's output
+                decision += f": {c.decision_message}"
             common.row(calls, c.call_id, c.tool_name, c.status, arguments_cell(c.arguments), decision)
         console.print(calls)
         snaps = common.table(f"Snapshots ({len(self.snapshots)})", "ID", "KIND", "LANGUAGE", "SCHEMA", "BYTES",

@@ -63,8 +63,9 @@ class UsageTotal:
 
     @property
     def cost(self) -> Decimal | None:
+        """The cost of the priced models; nothing used costs nothing, only unpriced use is unknown."""
         costs = [c for c in (m.cost for m in self.models) if c is not None]
-        return sum(costs, Decimal(0)) if costs else None
+        return sum(costs, Decimal(0)) if costs or not self.models else None
 
     def cost_text(self) -> str:
         if self.cost is None:

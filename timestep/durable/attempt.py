@@ -153,6 +153,10 @@ async def _fail(writer: RunWriter, exc: BaseException) -> BaseException:
     cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
     status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
     await writer.stop(status, error_text(failure))
+    if isinstance(failure, TimestepError):
+        failure.run_id = writer.run_id
+    else:  # the caller's own error: named in its traceback
+        failure.add_note(f"timestep stored run {writer.run_id} as {status}")
     return failure
 
 
