@@ -17,12 +17,12 @@ from __future__ import annotations
 import uuid
 from typing import Literal, TypeVar, overload
 
-from agents import Agent, RunConfig, RunState, TResponseInputItem
+from agents import Agent, RunConfig, RunState
 from agents.memory import Session
 from agents.models.interface import ModelProvider
 
 from timestep.durable import lease, run_records
-from timestep.durable.attempt import execute, input_json, prepare_run, with_provider
+from timestep.durable.attempt import Input, execute, input_json, prepare_run, with_provider
 from timestep.durable.journal import session_watermark
 from timestep.durable.ownership import current_owner, owner_is_alive
 from timestep.durable.resumption import claim, resume_from_snapshot
@@ -36,8 +36,6 @@ from timestep.store import Store, resolve_store
 __all__ = ["Input", "resume_run", "run_agent"]
 
 TContext = TypeVar("TContext")
-Input = str | list[TResponseInputItem] | RunState[TContext, Agent[TContext]]
-"""What a run starts from: text, input items, or the state of a run to continue."""
 
 
 @overload

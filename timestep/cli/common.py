@@ -96,7 +96,9 @@ def stored_id(text: str) -> str:
 
 def describe(store: Store) -> str:
     """Where a store is, for people: its data directory, or its URL without the password."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", store.location.value)
+    from timestep.redaction import redact_location
+
+    return redact_location(store.location.value)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -29,9 +29,11 @@ from timestep.results import TimestepRunResult, TimestepStreamingResult
 from timestep.session import TimestepSession, current_run_id
 from timestep.store import Store
 
-__all__ = ["PreparedRun", "RunInput", "apply_decisions", "execute", "input_json", "prepare_run", "with_provider"]
+__all__ = ["Input", "PreparedRun", "apply_decisions", "execute", "input_json", "prepare_run", "with_provider"]
 
-RunInput = str | list[TResponseInputItem] | RunState[Any, Any]
+TContext = TypeVar("TContext")
+Input = str | list[TResponseInputItem] | RunState[TContext, Agent[TContext]]
+"""What a run starts from: text, input items, or the state of a run to continue."""
 _T = TypeVar("_T")
 
 
@@ -70,7 +72,7 @@ def prepare_run(
 
 
 async def execute(
-    run: PreparedRun, input: RunInput, *, session: Any, stream: bool, context: Any, max_turns: int | None,
+    run: PreparedRun, input: Input[Any], *, session: Any, stream: bool, context: Any, max_turns: int | None,
     settings: lease.LeaseSettings | None = None,
 ) -> TimestepRunResult | TimestepStreamingResult:
     """Run a prepared attempt with its lease renewed until it stops."""
@@ -206,7 +208,7 @@ def _model_describer(run_config: RunConfig) -> Callable[[Agent[Any]], tuple[str 
     return describe
 
 
-def input_json(input: RunInput) -> str | None:
+def input_json(input: Input[Any]) -> str | None:
     return None if isinstance(input, RunState) else json_text(input, "input")
 
 

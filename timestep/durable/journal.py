@@ -130,10 +130,9 @@ class Journal:
         if payload is None:
             return None
         try:
-            response = decode_model_response(payload)
+            return decode_model_response(payload)
         except Exception as exc:
             raise RunStateError(f"run {self.run_id}: journaled model step {key} does not load ({exc})") from exc
-        return response
 
     def recorded_tool_result(self, call_id: str) -> dict[str, Any] | None:
         payload = self.tool_results.get(call_id)

@@ -33,7 +33,7 @@ import orjson
 import psycopg
 
 from timestep.durable import run_records
-from timestep.durable.statuses import RunStatus
+from timestep.durable.statuses import RunStatus, SnapshotKind
 from timestep.errors import DatabaseError, LeaseLostError, RecordingError
 from timestep.storable import check_id, check_text
 from timestep.store.literal import Literals, send_simple_query, simple_query_result
@@ -175,7 +175,8 @@ class RunWriter:
             {"call_id": c, "tool_name": t, "agent_name": a, "arguments": g} for c, t, a, g in pending
         )
         self._queued.snapshot = {
-            "kind": "interrupted" if status == "interrupted" else "final", "language": snapshot.language,
+            "kind": SnapshotKind.INTERRUPTED if status == RunStatus.INTERRUPTED else SnapshotKind.FINAL,
+            "language": snapshot.language,
             "sdk_version": snapshot.sdk_version, "schema_version": snapshot.schema_version,
             "size_bytes": snapshot.size_bytes, "session_id": session_id,
         }

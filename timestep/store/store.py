@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import select
 import socket
 from collections.abc import AsyncIterator
@@ -35,6 +34,7 @@ from timestep.config import (
     resolve_location,
 )
 from timestep.errors import DatabaseError, DatabaseUnavailableError, TimestepError
+from timestep.redaction import redact_location
 from timestep.store import durability as _durability
 from timestep.store import maintenance, migrations
 from timestep.store.embedded_server import EmbeddedServer
@@ -82,7 +82,7 @@ class Store:
         return self._server
 
     def __repr__(self) -> str:
-        return f"<Store {self.kind} {_redact(self.location.value)!r}>"
+        return f"<Store {self.kind} {redact_location(self.location.value)!r}>"
 
     async def open(self, *, schema: SchemaUse = "migrate") -> Store:
         """Start or find the server, open the pool and deal with the schema as ``schema`` says. Idempotent.
@@ -237,7 +237,7 @@ class Store:
             conn = await AsyncConnection.connect(self.location.value, connect_timeout=5)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(
-                f"the PostgreSQL server at {_redact(self.location.value)} does not answer ({exc}); check "
+                f"the PostgreSQL server at {redact_location(self.location.value)} does not answer ({exc}); check "
                 "that it runs and that the URL (host, port, user, password, database) is right"
             ) from exc
         await conn.close()
@@ -303,8 +303,3 @@ def open_store(
     of any process; "full" also through power loss, at the cost measured in ``scripts/bench_store.py``. A
     PostgreSQL server's own settings decide its durability."""
     return Store(resolve_location(location), durability=resolve_durability(durability))
-
-
-def _redact(value: str) -> str:
-    """A location without its password, for messages."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", value)
