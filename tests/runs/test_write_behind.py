@@ -164,6 +164,8 @@ async def test_a_statement_that_cannot_be_sent_fails_the_run_before_another_tool
     with pytest.raises(RecordingError, match="injected") as raised:  # the driver's error, chained
         await run_agent(three_steps(step), "go", store=store)
     assert isinstance(raised.value.__cause__, psycopg.OperationalError)
+    run_id = raised.value.run_id
+    assert run_id is not None and str(raised.value).count(run_id) == 1  # named once
     assert done == ["tool 0"]
     rows = await fetch(store, "SELECT status, error FROM timestep_runs")
     assert rows[0][0] == "failed" and "injected" in rows[0][1]

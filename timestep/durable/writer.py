@@ -328,10 +328,11 @@ class RunWriter:
         if not isinstance(error, psycopg.Error):
             return error
         failed = RecordingError(
-            f"run {self.run_id}: the database refused or lost its records ({type(error).__name__}: "
-            f"{str(error).strip()}); the run is stored as failed where the database still answers",
+            f"the database refused or lost the run's records ({type(error).__name__}: {str(error).strip()}); "
+            "the run is stored as failed where the database still answers",
             sqlstate=error.sqlstate,
         )
+        failed.run_id = self.run_id  # named once, by TimestepError, also when it leaves stop() itself
         failed.__cause__ = error
         return failed
 
